@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 import trimesh
 
-__all__ = ["MeshMethod", "volume_to_mesh"]
+__all__ = ["MeshMethod", "check_threshold", "check_volume", "volume_to_mesh"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +30,34 @@ _LEVEL_EPSILON = 1e-6
 _TAUBIN_ITERATIONS = 10
 
 
-def _check_volume(volume: np.ndarray) -> np.ndarray:
+def check_volume(volume: np.ndarray, *, name: str = "volume") -> np.ndarray:
+    """Validate an occupancy-probability volume.
+
+    Args:
+        volume: ``(D, D, D)`` numbers (or bools) in [0, 1].
+        name: What to call the volume in error messages (e.g. its file).
+
+    Returns:
+        The volume as float32 (no copy when it already is).
+
+    Raises:
+        ValueError: naming ``name``, for a wrong shape or dtype, NaN or
+            infinite values, or values outside [0, 1].
+    """
     array = np.asarray(volume)
     if array.ndim != 3 or len(set(array.shape)) != 1 or array.shape[0] == 0:
-        raise ValueError(f"volume must be a non-empty (D, D, D) array, got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.number) and array.dtype != np.bool_:
-        raise ValueError(f"volume must hold numbers, got dtype {array.dtype}")
+        raise ValueError(f"{name}: expected a (D, D, D) volume, got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise ValueError(f"{name}: expected numbers, got dtype {array.dtype}")
     array = array.astype(np.float32, copy=False)
     if not np.isfinite(array).all():
-        raise ValueError("volume contains NaN or infinite values")
+        raise ValueError(f"{name}: the volume contains NaN or infinite values")
+    low, high = float(array.min()), float(array.max())
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"{name}: values range over [{low:.3g}, {high:.3g}], expected probabilities in "
+            "[0, 1] (apply a sigmoid to logits first)"
+        )
     return array
 
 
@@ -97,10 +116,10 @@ def volume_to_mesh(
         the threshold, an empty mesh (no faces) and a logged warning.
 
     Raises:
-        ValueError: Bad shape or values, threshold outside (0, 1), unknown
+        ValueError: Bad shape, values outside [0, 1], threshold outside (0, 1), unknown
             method, ``smooth`` with ``method="voxels"``, or a bad placement.
     """
-    array = _check_volume(volume)
+    array = check_volume(volume)
     threshold = check_threshold(threshold)
     offset = np.asarray(translate, dtype=np.float64)
     if offset.shape != (3,) or not np.isfinite(offset).all():

@@ -146,6 +146,7 @@ def test_smoothing_keeps_the_surface_closed() -> None:
         (np.zeros((32, 32)), {"threshold": 0.5}, "shape"),
         (np.zeros((8, 8, 9)), {"threshold": 0.5}, "shape"),
         (np.full((8, 8, 8), np.nan), {"threshold": 0.5}, "NaN"),
+        (np.full((8, 8, 8), -2.0), {"threshold": 0.5}, "expected probabilities"),
         (np.zeros((8, 8, 8)), {"threshold": 0.0}, "between 0 and 1"),
         (np.zeros((8, 8, 8)), {"threshold": 1.0}, "between 0 and 1"),
         (np.zeros((8, 8, 8)), {"threshold": 0.5, "method": "cubes"}, "method"),

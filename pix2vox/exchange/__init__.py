@@ -21,7 +21,7 @@ import numpy as np
 from pix2vox.exchange.arrays import read_array, write_npy, write_npz
 from pix2vox.exchange.binvox import BinvoxError, BinvoxGrid, read_binvox, write_binvox
 from pix2vox.exchange.mesh import MESH_FORMATS, write_mesh
-from pix2vox.geometry import MeshMethod, check_threshold, volume_to_mesh
+from pix2vox.geometry import MeshMethod, check_threshold, check_volume, volume_to_mesh
 
 __all__ = [
     "SUPPORTED_FORMATS",
@@ -51,24 +51,6 @@ def _format_of(path: Path, file_format: str | None, choices: tuple[str, ...]) ->
             f"{path}: unsupported {what}; use one of {', '.join('.' + c for c in choices)}"
         )
     return name
-
-
-def _check_probabilities(probabilities: np.ndarray, name: str) -> np.ndarray:
-    array = np.asarray(probabilities)
-    if array.ndim != 3 or len(set(array.shape)) != 1 or array.shape[0] == 0:
-        raise ValueError(f"{name}: expected a (D, D, D) volume, got shape {array.shape}")
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        raise ValueError(f"{name}: expected numbers, got dtype {array.dtype}")
-    array = array.astype(np.float32, copy=False)
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name}: the volume contains NaN or infinite values")
-    low, high = float(array.min()), float(array.max())
-    if low < 0.0 or high > 1.0:
-        raise ValueError(
-            f"{name}: values range over [{low:.3g}, {high:.3g}], expected probabilities in "
-            "[0, 1] (apply a sigmoid to logits first)"
-        )
-    return array
 
 
 def save_volume(
@@ -104,7 +86,7 @@ def save_volume(
     """
     target = Path(path)
     kind = _format_of(target, file_format, SUPPORTED_FORMATS)
-    volume = _check_probabilities(probabilities, str(target))
+    volume = check_volume(probabilities, name=str(target))
     threshold = check_threshold(threshold)
     if kind == "binvox":
         write_binvox(target, volume >= threshold)
@@ -147,7 +129,7 @@ def load_volume(path: str | os.PathLike[str]) -> np.ndarray:
         volume: np.ndarray = read_binvox(source).occupancy
     else:
         volume, _ = read_array(source)
-    return _check_probabilities(volume, str(source))
+    return check_volume(volume, name=str(source))
 
 
 def load_threshold(path: str | os.PathLike[str]) -> float | None:
