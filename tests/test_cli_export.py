@@ -1,0 +1,175 @@
+"""pix2vox-export, in-process and as a subprocess: success and every user error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+
+from pix2vox.cli.export import main
+from pix2vox.exchange import load_volume, read_binvox, save_volume, write_binvox
+
+ROOT = Path(__file__).resolve().parents[1]
+PREFIX = "pix2vox-export: error: "
+
+
+def blob() -> np.ndarray:
+    x, y, z = np.meshgrid(*(np.arange(32) + 0.5,) * 3, indexing="ij")
+    distance = ((x - 12) / 6) ** 2 + ((y - 18) / 11) ** 2 + ((z - 16) / 5) ** 2
+    return (1.0 / (1.0 + np.exp(4.0 * (distance - 1.0)))).astype(np.float32)
+
+
+def run_subprocess(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pix2vox.cli.export", *args],
+        cwd=cwd,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_user_error(code: int, stderr: str, message: str) -> None:
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(PREFIX), stderr
+    assert message in lines[0], stderr
+    assert "Traceback" not in stderr
+
+
+def outputs(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name != "in")
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    """A folder with inputs under work/in; outputs go to work itself."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    save_volume(inputs / "chair.npz", blob(), threshold=0.45)
+    save_volume(inputs / "chair.npy", blob(), threshold=0.45)
+    write_binvox(inputs / "chair.binvox", blob() >= 0.5)
+    (inputs / "notes.png").write_text("this is not an image\n")
+    (inputs / "notes.npy").write_text("this is not an array\n")
+    (inputs / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    (inputs / "empty").mkdir()
+    return tmp_path
+
+
+def test_help_lists_examples(capsys: pytest.CaptureFixture) -> None:
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text
+    for option in ("--format", "--model", "--weights", "--threshold", "--device", "--preprocess",
+                   "--method", "--smooth", "--batch-size"):
+        assert option in text
+
+
+# --- convert mode --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".obj", ".ply", ".stl", ".glb", ".off"])
+def test_convert_npz_to_mesh(work: Path, suffix: str) -> None:
+    target = work / f"chair{suffix}"
+    assert main([str(work / "in/chair.npz"), "-o", str(target)]) == 0
+    mesh = trimesh.load(target, force="mesh")
+    assert mesh.is_watertight and mesh.volume > 0
+    assert outputs(work) == [target.name]
+
+
+def test_convert_uses_stored_threshold_then_option(work: Path) -> None:
+    source = str(work / "in/chair.npz")
+    assert main([source, "-o", str(work / "stored.binvox")]) == 0
+    np.testing.assert_array_equal(read_binvox(work / "stored.binvox").occupancy, blob() >= 0.45)
+    assert main([source, "-o", str(work / "given.binvox"), "--threshold", "0.8"]) == 0
+    np.testing.assert_array_equal(read_binvox(work / "given.binvox").occupancy, blob() >= 0.8)
+
+
+def test_convert_binvox_to_blocky_mesh(work: Path) -> None:
+    target = work / "chair.obj"
+    assert main([str(work / "in/chair.binvox"), "-o", str(target), "--method", "voxels"]) == 0
+    mesh = trimesh.load(target)
+    assert mesh.volume == pytest.approx((blob() >= 0.5).sum() / 32**3)
+
+
+def test_convert_npy_with_format_appends_suffix(work: Path) -> None:
+    assert main([str(work / "in/chair.npy"), "-o", str(work / "chair"), "--format", "npz",
+                 "--threshold", "0.5"]) == 0
+    assert outputs(work) == ["chair.npz"]
+    np.testing.assert_array_equal(load_volume(work / "chair.npz"), blob())
+
+
+def test_convert_smooth_mesh(work: Path) -> None:
+    target = work / "chair.ply"
+    assert main([str(work / "in/chair.npz"), "-o", str(target), "--smooth"]) == 0
+    assert trimesh.load(target).is_watertight
+
+
+def test_convert_as_subprocess(work: Path) -> None:
+    done = run_subprocess("in/chair.binvox", "-o", "chair.stl", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert trimesh.load(work / "chair.stl").is_watertight
+
+
+# --- user errors ---------------------------------------------------------------------------
+
+ERRORS = [
+    # (arguments, words of the message); paths are relative to the work folder.
+    (["in/missing.npz", "-o", "x.obj"], "in/missing.npz: no such file"),
+    (["in/missing.png", "-o", "x.obj"], "in/missing.png: no such file"),
+    (["in/chair.npz", "-o", "x.xyz"], "x.xyz: cannot tell the format"),
+    (["in/chair.npz", "-o", "x"], "x: cannot tell the format"),
+    (["in/chair.npz", "-o", "x.ply", "--format", "obj"], "x.ply: the suffix .ply contradicts --format obj"),
+    (["in/chair.npz", "-o", "x.obj", "--format", "fbx"], "argument --format: invalid choice: 'fbx'"),
+    (["in/chair.npz", "-o", "x.obj", "--threshold", "1.5"], "argument --threshold: must be between 0 and 1"),
+    (["in/chair.npz", "-o", "x.obj", "--threshold", "abc"], "argument --threshold: not a number"),
+    (["in/chair.npz", "-o", "x.obj", "--batch-size", "0"], "argument --batch-size: must be at least 1"),
+    (["in/chair.npz", "-o", "x.obj", "--method", "voxels", "--smooth"], "--smooth only applies"),
+    (["in/chair.npz", "-o", "x.obj", "--threshold", "0.99"], "x.obj: nothing to mesh, no voxel reaches"),
+    (["in/chair.npz", "-o", "nowhere/x.obj"], "nowhere/x.obj: the folder nowhere does not exist"),
+    (["in/chair.npz", "-o", "in"], "in: cannot tell the format"),
+    (["in/chair.npz", "in/chair.npy", "-o", "x.obj"], "in/chair.npz: convert one .binvox/.npy/.npz file"),
+    (["in/notes.npy", "-o", "x.obj"], "in/notes.npy: not a readable NumPy file"),
+    (["in/empty", "-o", "out"], "in/empty: no sub-folders with images"),
+    (["in/chair.npz"], "the following arguments are required: -o/--output"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "message"), ERRORS, ids=[message[:40] for _, message in ERRORS])
+def test_user_errors_in_process(
+    work: Path, arguments: list[str], message: str, capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(work)
+    before = outputs(work)
+    code = main(arguments)
+    captured = capsys.readouterr()
+    assert_user_error(code, captured.err, message)
+    assert captured.out == ""
+    assert outputs(work) == before
+
+
+def test_corrupt_binvox(work: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(work)
+    data = (work / "in/chair.binvox").read_bytes()
+    (work / "in/cut.binvox").write_bytes(data[: len(data) // 2])
+    code = main(["in/cut.binvox", "-o", "x.obj"])
+    assert_user_error(code, capsys.readouterr().err, "in/cut.binvox: truncated data")
+    assert outputs(work) == []
+
+
+def test_user_errors_as_subprocess(work: Path) -> None:
+    done = run_subprocess("in/chair.npz", "-o", "x.obj", "--threshold", "0.99", cwd=work)
+    assert_user_error(done.returncode, done.stderr, "x.obj: nothing to mesh")
+    done = run_subprocess("in/missing.png", "-o", "x.obj", cwd=work)
+    assert_user_error(done.returncode, done.stderr, "in/missing.png: no such file")
+    done = run_subprocess("in/chair.npz", "-o", "x.obj", "--format", "fbx", cwd=work)
+    assert_user_error(done.returncode, done.stderr, "invalid choice: 'fbx'")
+    assert outputs(work) == []
