@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from PIL import Image
 from tqdm import tqdm
 
+from pix2vox.datasets.taxonomy import Taxonomy, split_counts, taxonomy_entry
 from pix2vox.exchange.atomic import write_bytes_atomic
 from pix2vox.exchange.binvox import encode_binvox
 from pix2vox.synth.geometry import Part, voxelize
@@ -47,7 +48,6 @@ __all__ = [
     "generate_dataset",
     "generate_object",
     "plan_objects",
-    "split_counts",
 ]
 
 logger = logging.getLogger(__name__)
@@ -224,14 +224,6 @@ def _make_and_write(job: tuple[Path, int, str, str, int, SynthConfig]) -> tuple[
     return index, category, model_id
 
 
-def split_counts(n: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
-    """Train, val and test sizes for ``n`` models: test rounds up (every category with a model
-    has a test model), val rounds to nearest, train takes the rest."""
-    n_test = min(n, math.ceil(n * fractions[2] - 1e-9))
-    n_val = min(n - n_test, round(n * fractions[1]))
-    return n - n_val - n_test, n_val, n_test
-
-
 def _taxonomies(
     plan: Sequence[tuple[int, str, str]], seed: int, config: SynthConfig
 ) -> list[dict]:
@@ -241,14 +233,12 @@ def _taxonomies(
         ids = [model_id for _, category, model_id in plan if category == name]
         order = [ids[i] for i in rng.permutation(len(ids))]
         n_train, n_val, _ = split_counts(len(ids), config.splits)
-        entries.append({
-            "taxonomy_id": CATEGORIES[name].taxonomy_id,
-            "taxonomy_name": name,
-            "baseline": {},
+        splits = {
             "train": sorted(order[:n_train]),
             "val": sorted(order[n_train : n_train + n_val]),
             "test": sorted(order[n_train + n_val :]),
-        })
+        }
+        entries.append(taxonomy_entry(Taxonomy(CATEGORIES[name].taxonomy_id, name, splits)))
     return entries
 
 
@@ -274,7 +264,8 @@ def generate_dataset(
 
     Categories are assigned round-robin in the given order, so every category gets
     ``n_objects / len(categories)`` objects (within one). Each category's models are split
-    train/val/test by ``config.splits`` (see :func:`split_counts`), at random with ``seed``.
+    train/val/test by ``config.splits`` (see :func:`pix2vox.datasets.taxonomy.split_counts`), at
+    random with ``seed``.
 
     Args:
         root: Output folder, created if missing; existing files of the same names are replaced.
