@@ -17,7 +17,14 @@ from tqdm.auto import tqdm
 
 from pix2vox.datasets.missing import MissingFile
 from pix2vox.datasets.shapenet import ShapeNetDataset
-from pix2vox.metrics import DEFAULT_THRESHOLDS, category_means, f_score, iou, overall_mean
+from pix2vox.metrics import (
+    DEFAULT_THRESHOLDS,
+    SurfaceSampling,
+    category_means,
+    f_score,
+    iou,
+    overall_mean,
+)
 from pix2vox.paper_results import PaperNumbers, paper_numbers
 from pix2vox.reconstructor import Reconstructor
 
@@ -60,6 +67,7 @@ class EvaluationReport:
         thresholds: IoU thresholds.
         f_score_threshold: Threshold of the F-score, or ``None`` if it was not computed.
         tau: F-score distance threshold (unit cube).
+        f_score_sampling: Surface sampling of the F-score (see :func:`pix2vox.metrics.f_score`).
         samples: Per-model scores, in dataset order.
         missing: Models left out by the reader for missing files.
         paper: The papers' numbers for this model and view count, if any.
@@ -73,6 +81,7 @@ class EvaluationReport:
     thresholds: tuple[float, ...]
     f_score_threshold: float | None
     tau: float
+    f_score_sampling: str
     samples: tuple[SampleScore, ...]
     missing: tuple[MissingFile, ...] = ()
     paper: PaperNumbers | None = None
@@ -115,7 +124,8 @@ class EvaluationReport:
             "view_selection": self.view_selection,
             "seed": self.seed,
             "thresholds": list(self.thresholds),
-            "f_score": {"threshold": self.f_score_threshold, "tau": self.tau},
+            "f_score": {"threshold": self.f_score_threshold, "tau": self.tau,
+                        "sampling": self.f_score_sampling},
             "overall": self.overall(),
             "categories": self.categories(),
             "paper": dataclasses.asdict(self.paper) if self.paper else None,
@@ -172,6 +182,7 @@ def evaluate(
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     f_score_threshold: float | None = None,
     tau: float = 0.01,
+    f_score_sampling: SurfaceSampling = "mesh",
     compute_f_score: bool = True,
     batch_size: int = 8,
     limit: int | None = None,
@@ -188,6 +199,7 @@ def evaluate(
         thresholds: IoU thresholds.
         f_score_threshold: Threshold of the F-score (default: ``reconstructor.threshold``).
         tau: F-score distance threshold in unit-cube units.
+        f_score_sampling: Surface sampling of the F-score (``"mesh"``, ``"what3d"``, ``"voxels"``).
         compute_f_score: Whether to compute the F-score (marching cubes and nearest-neighbour
             search take about as long as a small network's forward pass).
         batch_size: Objects per forward pass.
@@ -220,14 +232,15 @@ def evaluate(
                     sample.taxonomy_id, sample.taxonomy_name, sample.model_id,
                     tuple(p.name for p in sample.view_paths),
                     tuple(float(v) for v in iou(pred, gt, thresholds)),
-                    float(f_score(pred, gt, threshold=t_f, tau=tau)) if t_f is not None else None,
+                    float(f_score(pred, gt, threshold=t_f, tau=tau, sampling=f_score_sampling))
+                    if t_f is not None else None,
                 ))
             bar.update(len(chunk))
     report = EvaluationReport(
         model=reconstructor.name, split=dataset.split, n_views=dataset.n_views,
         view_selection=dataset.view_selection, seed=dataset.seed,
         thresholds=tuple(float(t) for t in thresholds), f_score_threshold=t_f, tau=tau,
-        samples=tuple(scores), missing=tuple(dataset.missing),
+        f_score_sampling=f_score_sampling, samples=tuple(scores), missing=tuple(dataset.missing),
         paper=paper_numbers(reconstructor.name, dataset.n_views),
     )
     logger.info("evaluated %d samples: overall IoU %s", len(scores), report.overall()["iou"])

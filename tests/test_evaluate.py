@@ -32,6 +32,7 @@ def test_reported_iou_matches_independent_predict(data, original_checkpoint, tmp
     out_json, out_md = tmp_path / "report.json", tmp_path / "report.md"
     args = ["--model", MODEL, "--weights", str(weights), "--data", str(data), "--views", "2",
             "--view-selection", "random", "--seed", "7", "--batch-size", "2", "--device", "cpu",
+            "--fscore-sampling", "what3d",
             "--json", str(out_json), "--markdown", str(out_md), "--quiet"]
     assert main(args) == 0
     report = json.loads(out_json.read_text())
@@ -50,7 +51,8 @@ def test_reported_iou_matches_independent_predict(data, original_checkpoint, tmp
         mine = [np.sum((pred >= np.float32(t)) & gt) / np.sum((pred >= np.float32(t)) | gt)
                 for t in (0.2, 0.3, 0.4, 0.5)]
         np.testing.assert_allclose(reported["iou"], mine, rtol=0, atol=1e-6)
-        assert reported["f_score"] == pytest.approx(float(f_score(pred, gt, threshold=0.3)), abs=1e-6)
+        expected_f = float(f_score(pred, gt, threshold=0.3, sampling="what3d"))
+        assert reported["f_score"] == pytest.approx(expected_f, abs=1e-6)
         ious.append(mine)
     np.testing.assert_allclose(report["overall"]["iou"], np.mean(ious, axis=0), atol=1e-6)
     assert [c["taxonomy_name"] for c in report["categories"]] == ["chair", "table", "sofa"]
@@ -113,8 +115,8 @@ def test_report_markdown_with_paper_columns():
         for i, (tax, name) in enumerate([("03001627", "chair"), ("03001627", "chair"),
                                          ("04379243", "table")])
     )
-    report = EvaluationReport("pix2vox-a", "test", 1, "first", 0, (0.3, 0.5), 0.3, 0.01, samples,
-                              paper=paper_numbers("pix2vox-a", 1))
+    report = EvaluationReport("pix2vox-a", "test", 1, "first", 0, (0.3, 0.5), 0.3, 0.01, "mesh",
+                              samples, paper=paper_numbers("pix2vox-a", 1))
     text = report.to_markdown()
     assert "| category | n | IoU@0.3 | IoU@0.5 | F@0.01 (t=0.3) | paper IoU |" in text
     assert "| chair (03001627) | 2 | 0.5500 | 0.4000 | 0.2500 | 0.567 |" in text

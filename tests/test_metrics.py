@@ -69,6 +69,12 @@ def test_surface_points_normalisation():
     full = surface_points(np.ones((D, D, D)), n_points=4000)
     assert full.min() >= -1e-12 and full.max() <= 1.0 + 1e-12
     np.testing.assert_allclose([full.min(), full.max()], [0.0, 1.0], atol=1e-12)
+    # what3d: level 0+ passes through the empty neighbours' centres, padded indices 8 and 13,
+    # scaled by 1 / (32 + 1).
+    what3d = surface_points(box(8, 12, 8, 12, 8, 12), sampling="what3d", n_points=4000)
+    np.testing.assert_allclose(what3d.min(axis=0), 8 / 33, atol=1e-3)
+    np.testing.assert_allclose(what3d.max(axis=0), 13 / 33, atol=1e-3)
+    assert what3d.min() >= 8 / 33 - 1e-6 and what3d.max() <= 13 / 33 + 1e-6
     # Surface voxel centres of a 4^3 cube: 64 - 2^3 interior = 56 voxels.
     vox = surface_points(box(8, 12, 8, 12, 8, 12), sampling="voxels")
     assert vox.shape == (56, 3)
@@ -97,6 +103,7 @@ def test_f_score_identical_disjoint_empty():
     a = box(4, 14, 2, 20, 6, 11, value=0.9)
     assert f_score(a, a > 0) == 1.0
     assert f_score(a, a > 0, sampling="voxels") == 1.0
+    assert f_score(a, a > 0, sampling="what3d") == 1.0
     far = box(25, 30, 25, 30, 25, 30)
     assert f_score(a, far) == 0.0
     empty = np.zeros((D, D, D), np.float32)

@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="T", help="IoU thresholds (default: 0.2 0.3 0.4 0.5)")
     p.add_argument("--fscore-threshold", type=_threshold,
                    help="threshold of the F-score@1%% (default: the checkpoint's)")
+    p.add_argument("--fscore-sampling", default="mesh", choices=("mesh", "what3d", "voxels"),
+                   help="surface points of the F-score (see pix2vox.metrics.f_score; default mesh)")
     p.add_argument("--no-fscore", action="store_true", help="skip the F-score")
     p.add_argument("--batch-size", type=_positive, default=8, help="objects per forward pass")
     p.add_argument("--limit", type=_positive, metavar="K", help="only the first K objects")
@@ -134,7 +136,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.data}: no {args.split} samples with {args.views} view(s) found")
     report = evaluate(
         _reconstructor(args), dataset, thresholds=args.thresholds,
-        f_score_threshold=args.fscore_threshold, compute_f_score=not args.no_fscore,
+        f_score_threshold=args.fscore_threshold, f_score_sampling=args.fscore_sampling,
+        compute_f_score=not args.no_fscore,
         batch_size=args.batch_size, limit=args.limit, progress=not args.quiet,
     )
     markdown = report.to_markdown()
