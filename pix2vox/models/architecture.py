@@ -1,0 +1,118 @@
+"""Architecture descriptions of the four published networks.
+
+An :class:`Architecture` holds every number needed to build a network; the numbers come from
+the authors' code as summarised in ``shared/reference/networks.md`` §1–2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Backbone = Literal["vgg16_bn", "resnet18", "resnet50"]
+Activation = Literal["elu", "relu"]
+Fusion = Literal["pix2vox", "pix2voxpp"]
+
+
+@dataclass(frozen=True)
+class HeadLayer:
+    """One convolution block of the encoder head: conv → batch norm → activation [→ max pool]."""
+
+    out_channels: int
+    kernel_size: int
+    padding: int = 0
+    pool: int | None = None
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Everything that defines one network variant.
+
+    Attributes:
+        backbone: torchvision backbone whose first stages are reused (built without weights).
+        head: the three encoder head blocks.
+        activation: activation of the encoder head.
+        decoder_channels: output channels of decoder layers 1–4.
+        fusion: ``"pix2vox"`` (9→16→8→4→2→1 scores) or ``"pix2voxpp"`` (multi-scale scores).
+        refiner: whether a refiner follows the fusion.
+    """
+
+    backbone: Backbone
+    head: tuple[HeadLayer, HeadLayer, HeadLayer]
+    activation: Activation
+    decoder_channels: tuple[int, int, int, int]
+    fusion: Fusion
+    refiner: bool
+
+    @property
+    def backbone_channels(self) -> int:
+        """Channels of the backbone's output feature map (28×28 for a 224×224 input)."""
+        return {"vgg16_bn": 512, "resnet18": 128, "resnet50": 512}[self.backbone]
+
+    @property
+    def feature_size(self) -> int:
+        """Spatial side of the encoder output for a 224×224 input."""
+        size = 28
+        for layer in self.head:
+            size = size + 2 * layer.padding - layer.kernel_size + 1
+            if layer.pool:
+                size //= layer.pool
+        return size
+
+    @property
+    def decoder_in_channels(self) -> int:
+        """Channels of the 2×2×2 grid the decoder starts from (per-view features / 8)."""
+        features = self.head[-1].out_channels * self.feature_size**2
+        if features % 8:
+            raise ValueError(f"per-view features ({features}) do not reshape to a 2x2x2 grid")
+        return features // 8
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description (the inverse of :meth:`from_dict`)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Architecture:
+        """Rebuild an architecture from :meth:`to_dict` output."""
+        fields = dict(data)
+        fields["head"] = tuple(HeadLayer(**layer) for layer in fields["head"])
+        fields["decoder_channels"] = tuple(fields["decoder_channels"])
+        return cls(**fields)
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "pix2vox-f": Architecture(
+        backbone="vgg16_bn",
+        head=(HeadLayer(512, 1), HeadLayer(256, 3, pool=4), HeadLayer(128, 3)),
+        activation="elu",
+        decoder_channels=(128, 64, 32, 8),
+        fusion="pix2vox",
+        refiner=False,
+    ),
+    "pix2vox-a": Architecture(
+        backbone="vgg16_bn",
+        head=(HeadLayer(512, 3), HeadLayer(512, 3, pool=3), HeadLayer(256, 1)),
+        activation="elu",
+        decoder_channels=(512, 128, 32, 8),
+        fusion="pix2vox",
+        refiner=True,
+    ),
+    "pix2voxpp-f": Architecture(
+        backbone="resnet18",
+        head=(HeadLayer(128, 3, 1), HeadLayer(64, 3, 1, pool=2), HeadLayer(64, 3, 1, pool=2)),
+        activation="relu",
+        decoder_channels=(128, 64, 32, 8),
+        fusion="pix2voxpp",
+        refiner=False,
+    ),
+    "pix2voxpp-a": Architecture(
+        backbone="resnet50",
+        head=(HeadLayer(512, 3, 1), HeadLayer(256, 3, 1, pool=2), HeadLayer(256, 3, 1, pool=2)),
+        activation="relu",
+        decoder_channels=(512, 128, 32, 8),
+        fusion="pix2voxpp",
+        refiner=True,
+    ),
+}
+"""The authors' four networks, by model name."""

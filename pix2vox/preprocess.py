@@ -1,0 +1,325 @@
+"""Turning pictures into the network's input.
+
+Two modes share one configuration (:class:`PreprocessConfig`, stored with each checkpoint):
+
+* ``"official"`` reproduces the authors' test-time transforms on ShapeNet renderings: read as
+  float in [0, 1]; if both sides exceed ``crop_size``, keep the central ``crop_size`` square;
+  bilinear resize (OpenCV's arithmetic) to ``image_size``; after the resize, pixels whose alpha
+  is exactly 0 become the grey ``background`` (partly transparent pixels keep their colour);
+  normalise with ``mean``/``std``; channels in BGR order (the authors read images with OpenCV).
+* ``"auto"`` is for other pictures: the object is found (from the alpha channel, else from a
+  plain background), cut out as a square in which it spans ``object_fill`` of the side,
+  resized with antialiasing, alpha-composited onto the grey background, then normalised the
+  same way, in BGR.
+
+Views may be file paths, ``PIL.Image`` objects, numpy arrays ``(H, W)``, ``(H, W, 3)`` or
+``(H, W, 4)`` (RGB(A), uint8, uint16 or float in [0, 1]), or tensors ``(C, H, W)`` with C in
+{1, 3, 4} (RGB(A), uint8 or float in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Literal, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+View = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
+"""Anything accepted as one view."""
+
+Mode = Literal["official", "auto"]
+MODES: tuple[str, ...] = ("official", "auto")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """The preprocessing a checkpoint was trained with.
+
+    Attributes:
+        image_size: side of the square network input.
+        crop_size: ``official`` mode keeps the central square of this side when both image
+            sides exceed it (ShapeNet renderings are 137×137).
+        background: grey level in [0, 1] put behind transparent pixels (240/255).
+        mean: per-channel mean subtracted after scaling to [0, 1], in RGB order.
+        std: per-channel standard deviation, in RGB order.
+        channel_order: ``"bgr"`` for the authors' networks (OpenCV order), or ``"rgb"``.
+        object_fill: ``auto`` mode makes the object's longer side span this fraction of the
+            input, about what it spans in a ShapeNet rendering after the official crop.
+        exif_transpose: ``auto`` mode applies the EXIF orientation of files; ``official``
+            mode never does, like ``cv2.imread(IMREAD_UNCHANGED)``.
+    """
+
+    image_size: int = 224
+    crop_size: int = 128
+    background: float = 240 / 255
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    channel_order: Literal["bgr", "rgb"] = "bgr"
+    object_fill: float = 0.8
+    exif_transpose: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description (the inverse of :meth:`from_dict`)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreprocessConfig:
+        """Rebuild a configuration from :meth:`to_dict` output."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading
+
+
+def _name(view: Any) -> str:
+    return os.fspath(view) if isinstance(view, (str, os.PathLike)) else f"<{type(view).__name__}>"
+
+
+def _pil_to_array(image: Image.Image, *, exif_transpose: bool) -> np.ndarray:
+    if exif_transpose:
+        image = ImageOps.exif_transpose(image)
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        gray = np.asarray(image, dtype=np.float32)
+        return gray / (65535.0 if mode.startswith("I;16") or gray.max() > 255 else 255.0)
+    if mode == "F":
+        return np.asarray(image, dtype=np.float32)
+    if mode in ("1", "L"):
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    has_alpha = mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    image = image.convert("RGBA" if has_alpha else "RGB")
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def _array_to_float(array: np.ndarray, name: str) -> np.ndarray:
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / 65535.0
+    if array.dtype == np.bool_:
+        return array.astype(np.float32)
+    if np.issubdtype(array.dtype, np.floating):
+        return array.astype(np.float32)
+    raise ImageError(f"{name}: unsupported array dtype {array.dtype} (use uint8, uint16 or float in [0, 1])")
+
+
+def load_image(view: View, *, exif_transpose: bool = True) -> np.ndarray:
+    """Read one view as a float image.
+
+    Args:
+        view: a path, ``PIL.Image``, numpy array (HWC, RGB(A)) or tensor (CHW, RGB(A)).
+        exif_transpose: apply the EXIF orientation of files and PIL images.
+
+    Returns:
+        ``(H, W, C)`` float32 in [0, 1], C = 3 (RGB) or 4 (RGBA); greyscale is repeated to RGB.
+
+    Raises:
+        ImageError: the file is missing, not an image, corrupt, or the array has a bad shape.
+    """
+    name = _name(view)
+    if isinstance(view, (str, os.PathLike)):
+        path = Path(view)
+        if not path.is_file():
+            raise ImageError(f"{name}: no such file")
+        try:
+            with Image.open(path) as image:
+                image.load()
+                array = _pil_to_array(image, exif_transpose=exif_transpose)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            raise ImageError(f"{name}: not a readable image ({error})") from None
+    elif isinstance(view, Image.Image):
+        array = _pil_to_array(view, exif_transpose=exif_transpose)
+    elif isinstance(view, torch.Tensor):
+        tensor = view.detach().cpu()
+        if tensor.dim() == 2:
+            tensor = tensor[None]
+        if tensor.dim() != 3 or tensor.shape[0] not in (1, 3, 4):
+            raise ImageError(f"{name}: expected a (C, H, W) tensor with C in 1, 3, 4; got {tuple(view.shape)}")
+        array = _array_to_float(tensor.permute(1, 2, 0).numpy(), name)
+    elif isinstance(view, np.ndarray):
+        array = _array_to_float(view, name)
+    else:
+        raise ImageError(f"{name}: not an image (expected a path, PIL image, array or tensor)")
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4) or min(array.shape[:2]) < 1:
+        raise ImageError(f"{name}: expected an (H, W[, C]) image with 1–4 channels, got shape {array.shape}")
+    channels = array.shape[2]
+    if channels in (1, 2):  # greyscale [+ alpha]
+        array = np.concatenate([np.repeat(array[..., :1], 3, axis=2), array[..., 1:]], axis=2)
+    if not np.isfinite(array).all():
+        raise ImageError(f"{name}: image contains NaN or infinite values")
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# Official transforms
+
+
+def _linear_resize_matrix(src: int, dst: int) -> np.ndarray:
+    """``(dst, src)`` float32 matrix of OpenCV's ``INTER_LINEAR`` along one axis.
+
+    Source positions and their fractional parts are computed in double precision and only the
+    two weights rounded to float32, as OpenCV does for float images, so a matrix product gives
+    its results up to float rounding.
+    """
+    scale = src / dst
+    pos = (np.arange(dst, dtype=np.float64) + 0.5) * scale - 0.5
+    left = np.floor(pos).astype(np.int64)
+    frac = (pos - left).astype(np.float32)
+    frac[left < 0] = 0
+    left[left < 0] = 0
+    beyond = left >= src - 1
+    frac[beyond] = 0
+    left[beyond] = src - 1
+    matrix = np.zeros((dst, src), dtype=np.float32)
+    rows = np.arange(dst)
+    matrix[rows, left] = np.float32(1) - frac
+    np.add.at(matrix, (rows, np.minimum(left + 1, src - 1)), frac)
+    return matrix
+
+
+def resize_linear(image: torch.Tensor, size: int) -> torch.Tensor:
+    """Bilinear resize with OpenCV's ``INTER_LINEAR`` arithmetic (no antialiasing).
+
+    Args:
+        image: ``(C, H, W)`` float32.
+        size: output side.
+
+    Returns:
+        ``(C, size, size)`` float32; horizontal pass first, then vertical, like OpenCV.
+    """
+    h, w = image.shape[-2:]
+    cols = torch.from_numpy(_linear_resize_matrix(w, size)).to(image.device)
+    rows = torch.from_numpy(_linear_resize_matrix(h, size)).to(image.device)
+    return rows @ (image @ cols.T)
+
+
+def _normalise(rgb: torch.Tensor, config: PreprocessConfig) -> torch.Tensor:
+    mean = torch.tensor(config.mean, dtype=rgb.dtype, device=rgb.device)[:, None, None]
+    std = torch.tensor(config.std, dtype=rgb.dtype, device=rgb.device)[:, None, None]
+    out = (rgb - mean) / std
+    return out.flip(0) if config.channel_order == "bgr" else out
+
+
+def official_transform(image: np.ndarray, config: PreprocessConfig) -> torch.Tensor:
+    """The authors' test-time transform of one view.
+
+    Args:
+        image: ``(H, W, 3|4)`` float32 RGB(A) in [0, 1] (see :func:`load_image`).
+        config: the checkpoint's preprocessing.
+
+    Returns:
+        ``(3, image_size, image_size)`` float32.
+    """
+    h, w = image.shape[:2]
+    crop = config.crop_size
+    if h > crop and w > crop:
+        top, left = (h - crop) // 2, (w - crop) // 2
+        image = image[top : top + crop, left : left + crop]
+    chw = resize_linear(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))), config.image_size)
+    rgb = chw[:3]
+    if chw.shape[0] == 4:
+        rgb = torch.where(chw[3:] == 0, torch.tensor(config.background, dtype=rgb.dtype), rgb)
+    return _normalise(rgb, config)
+
+
+# ----------------------------------------------------------------------------------------------
+# Auto transforms
+
+
+def _object_box(image: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Bounding box ``(top, left, bottom, right)`` of the object and the background colour.
+
+    Uses the alpha channel when some pixels are transparent; otherwise a plain background is
+    estimated from the image border. Returns ``(None, None)`` when no object can be separated.
+    """
+    if image.shape[2] == 4 and image[..., 3].min() < 1:
+        mask = image[..., 3] > 0.05
+        colour = None
+    else:
+        rgb = image[..., :3]
+        border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+        colour = np.median(border, axis=0)
+        if np.mean(np.abs(border - colour).max(axis=1) < 0.08) < 0.9:
+            return None, None  # cluttered border: no plain background
+        mask = np.abs(rgb - colour).max(axis=2) > 0.08
+    if not mask.any():
+        return None, None
+    ys, xs = np.nonzero(mask)
+    return np.array([ys.min(), xs.min(), ys.max() + 1, xs.max() + 1]), colour
+
+
+def auto_transform(image: np.ndarray, config: PreprocessConfig) -> torch.Tensor:
+    """Crop to the object, square it with a ShapeNet-like margin, composite on grey, normalise.
+
+    Args:
+        image: ``(H, W, 3|4)`` float32 RGB(A) in [0, 1] (see :func:`load_image`).
+        config: the checkpoint's preprocessing.
+
+    Returns:
+        ``(3, image_size, image_size)`` float32.
+    """
+    h, w = image.shape[:2]
+    box, colour = _object_box(image)
+    if box is None:
+        top, left, bottom, right = 0, 0, h, w
+        side = max(h, w)
+    else:
+        top, left, bottom, right = (int(v) for v in box)
+        side = int(np.ceil(max(bottom - top, right - left) / config.object_fill))
+    cy, cx = (top + bottom) / 2, (left + right) / 2
+    y0, x0 = int(round(cy - side / 2)), int(round(cx - side / 2))
+    # Premultiplied RGBA on a transparent canvas: padding and antialiased resizing stay exact.
+    rgba = np.concatenate([image[..., :3], image[..., 3:] if image.shape[2] == 4 else np.ones((h, w, 1), np.float32)], 2)
+    if colour is not None:  # plain opaque background: pad with that colour, not transparency
+        canvas = np.empty((side, side, 4), np.float32)
+        canvas[..., :3], canvas[..., 3] = colour, 1
+    else:
+        canvas = np.zeros((side, side, 4), np.float32)
+    rgba[..., :3] *= rgba[..., 3:]
+    if colour is not None:
+        canvas[..., :3] *= canvas[..., 3:]
+    sy0, sx0, sy1, sx1 = max(y0, 0), max(x0, 0), min(y0 + side, h), min(x0 + side, w)
+    canvas[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgba[sy0:sy1, sx0:sx1]
+    tensor = torch.from_numpy(canvas.transpose(2, 0, 1).copy())[None]
+    size = config.image_size
+    resized = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
+    premultiplied, alpha = resized[:3], resized[3:].clamp(0, 1)
+    rgb = (premultiplied + (1 - alpha) * config.background).clamp(0, 1)
+    return _normalise(rgb, config)
+
+
+def preprocess(views: View | Iterable[View], config: PreprocessConfig, mode: Mode = "auto") -> torch.Tensor:
+    """Preprocess the views of one object.
+
+    Args:
+        views: one view or a sequence of views (see the module docstring for accepted types).
+        config: the checkpoint's preprocessing.
+        mode: ``"official"`` or ``"auto"``.
+
+    Returns:
+        ``(V, 3, image_size, image_size)`` float32, exactly what the network sees.
+
+    Raises:
+        ImageError: a view cannot be read, or no views were given.
+        ValueError: unknown mode.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown preprocess mode {mode!r}; expected one of {', '.join(MODES)}")
+    if isinstance(views, (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)) or not isinstance(views, Iterable):
+        views = [views]
+    transform = official_transform if mode == "official" else auto_transform
+    exif = config.exif_transpose and mode == "auto"
+    tensors = [transform(load_image(view, exif_transpose=exif), config) for view in views]
+    if not tensors:
+        raise ImageError("no views given: an object needs at least one image")
+    return torch.stack(tensors)

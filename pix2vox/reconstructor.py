@@ -1,0 +1,260 @@
+"""``Reconstructor``: weights, device, preprocessing and batching around a :class:`Pix2Vox` network."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .checkpoint import load_into, read_checkpoint
+from .errors import CheckpointError
+from .hub import CONFIG_NAME, WEIGHTS_NAME, hub_download, resolve_weights
+from .models import Architecture, Pix2Vox
+from .preprocess import MODES, Mode, PreprocessConfig, View, preprocess
+from .registry import get_weights
+from .result import Result
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+"""Version of our ``config.json`` layout."""
+
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+
+
+def _resolve_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"invalid device {device!r} ({error})") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return resolved
+
+
+def _is_single_view(views: object) -> bool:
+    return isinstance(views, (str, os.PathLike, np.ndarray, torch.Tensor)) or hasattr(views, "getpixel")
+
+
+class Reconstructor:
+    """Reconstruct 32³ occupancy volumes from one or more views of an object.
+
+    Args:
+        model: registry name (see :func:`pix2vox.list_models`).
+        weights: a local weights file, our ``.safetensors`` or one of the authors' ``.pth``
+            files (e.g. ``Pix2Vox++-A-ShapeNet.pth``), or a folder in our layout; ``None``
+            resolves the registered checkpoint (shipped with the package, or from the Hub).
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda:1"``, …
+        preprocess: ``"auto"`` for users' pictures, ``"official"`` to reproduce the authors'
+            test-time transforms on ShapeNet-like renderings (see :mod:`pix2vox.preprocess`).
+        revision: Hub revision overriding the registry's.
+        cache_dir: Hub cache folder (default: ``HF_HUB_CACHE``).
+
+    Example:
+        >>> rec = Reconstructor("pix2voxpp-a", weights="Pix2Vox++-A-ShapeNet.pth")  # doctest: +SKIP
+        >>> rec.predict(["front.png", "side.png"]).probabilities.shape  # doctest: +SKIP
+        (32, 32, 32)
+    """
+
+    def __init__(
+        self,
+        model: str = "pix2voxpp-a",
+        *,
+        weights: str | os.PathLike | None = None,
+        device: str | torch.device = "auto",
+        preprocess: Mode = "auto",
+        revision: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+    ):
+        record = get_weights(model)
+        if weights is not None and Path(weights).is_dir():
+            path = Path(weights) / WEIGHTS_NAME
+        elif weights is not None:
+            path = Path(weights)
+        else:
+            path = resolve_weights(record, revision=revision, cache_dir=cache_dir)
+        self._setup(
+            name=record.name,
+            architecture=record.architecture,
+            config=record.preprocess,
+            threshold=record.threshold,
+            state=read_checkpoint(path),
+            source=str(path),
+            device=device,
+            mode=preprocess,
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        repo_id_or_path: str | os.PathLike,
+        *,
+        device: str | torch.device = "auto",
+        preprocess: Mode = "auto",
+        revision: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+    ) -> Reconstructor:
+        """Load a folder or Hub repository in our layout (``config.json`` + ``model.safetensors``).
+
+        Args:
+            repo_id_or_path: a local folder, or a Hub repository id such as ``"org/name"``.
+            device: see :class:`Reconstructor`.
+            preprocess: see :class:`Reconstructor`.
+            revision: Hub revision (branch, tag or full commit hash).
+            cache_dir: Hub cache folder.
+        """
+        folder = Path(repo_id_or_path)
+        if folder.is_dir():
+            config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
+            for needed in (config_path, weights_path):
+                if not needed.is_file():
+                    raise CheckpointError(f"{folder}: missing {needed.name} (expected {CONFIG_NAME} and {WEIGHTS_NAME})")
+        elif not _REPO_ID.fullmatch(str(repo_id_or_path)):
+            raise CheckpointError(f"{repo_id_or_path}: no such folder (nor a Hub repository id like 'org/name')")
+        else:
+            repo_id = str(repo_id_or_path)
+            config_path = hub_download(repo_id, CONFIG_NAME, revision=revision, cache_dir=cache_dir)
+            weights_path = hub_download(repo_id, WEIGHTS_NAME, revision=revision, cache_dir=cache_dir)
+        try:
+            config = json.loads(config_path.read_text())
+            architecture = Architecture.from_dict(config["architecture"])
+            preprocess_config = PreprocessConfig.from_dict(config["preprocess"])
+            name, threshold = str(config["name"]), float(config["threshold"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise CheckpointError(f"{config_path}: not a pix2vox config ({type(error).__name__}: {error})") from None
+        self = cls.__new__(cls)
+        self._setup(
+            name=name,
+            architecture=architecture,
+            config=preprocess_config,
+            threshold=threshold,
+            state=read_checkpoint(weights_path),
+            source=str(weights_path),
+            device=device,
+            mode=preprocess,
+        )
+        return self
+
+    def _setup(
+        self,
+        *,
+        name: str,
+        architecture: Architecture,
+        config: PreprocessConfig,
+        threshold: float,
+        state: dict[str, torch.Tensor],
+        source: str,
+        device: str | torch.device,
+        mode: Mode,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown preprocess mode {mode!r}; expected one of {', '.join(MODES)}")
+        self.name = name
+        self.threshold = threshold
+        self.preprocess_config = config
+        self.preprocess_mode: Mode = mode
+        self.device = _resolve_device(device)
+        with torch.device("meta"):
+            network = Pix2Vox(architecture)
+        load_into(network, state, model_name=name, source=source)
+        self.model = network.to(self.device).eval().requires_grad_(False)
+        logger.info("loaded %s from %s on %s", name, source, self.device)
+
+    @property
+    def architecture(self) -> Architecture:
+        """The network variant."""
+        return self.model.architecture
+
+    def config(self) -> dict:
+        """Our ``config.json`` content for these weights."""
+        from . import __version__
+
+        return {
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "architecture": self.architecture.to_dict(),
+            "preprocess": self.preprocess_config.to_dict(),
+            "threshold": self.threshold,
+            "library_name": "pix2vox",
+            "library_version": __version__,
+        }
+
+    def preprocess(self, views: View | Iterable[View]) -> torch.Tensor:
+        """Preprocess one object's views: ``(V, 3, 224, 224)`` float32, exactly what the network sees."""
+        return preprocess(views, self.preprocess_config, self.preprocess_mode)
+
+    def predict(self, views: View | Iterable[View], *, details: bool = False) -> Result:
+        """Reconstruct one object from one or more views (a single view may be passed bare).
+
+        Args:
+            views: paths, ``PIL.Image``s, arrays or tensors (see :mod:`pix2vox.preprocess`).
+            details: also return the per-view coarse volumes and fusion weights.
+        """
+        return self.predict_batch([views], batch_size=1, progress=False, details=details)[0]
+
+    def predict_batch(
+        self,
+        objects: Sequence[View | Iterable[View]],
+        *,
+        batch_size: int = 8,
+        progress: bool | None = None,
+        details: bool = False,
+    ) -> list[Result]:
+        """Reconstruct many objects, ``batch_size`` objects per forward pass.
+
+        Objects may have different numbers of views. Memory stays bounded by ``batch_size``:
+        images are read and preprocessed one batch at a time.
+
+        Args:
+            objects: one entry per object, each a view or a sequence of views.
+            batch_size: objects per forward pass.
+            progress: show a progress bar (default: when there is more than one batch).
+            details: also return per-view coarse volumes and fusion weights.
+
+        Returns:
+            One :class:`Result` per object, in order.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        objects = [[views] if _is_single_view(views) else list(views) for views in objects]
+        show = len(objects) > batch_size if progress is None else progress
+        results: list[Result] = []
+        with tqdm(total=len(objects), unit="object", disable=not show, desc=self.name) as bar:
+            for start in range(0, len(objects), batch_size):
+                chunk = [self.preprocess(views) for views in objects[start : start + batch_size]]
+                results.extend(self._run(chunk, details))
+                bar.update(len(chunk))
+        return results
+
+    @torch.inference_mode()
+    def _run(self, chunk: list[torch.Tensor], details: bool) -> list[Result]:
+        counts = [views.shape[0] for views in chunk]
+        batch = torch.cat(chunk)
+        if self.device.type == "cuda":
+            batch = batch.pin_memory().to(self.device, non_blocking=True)
+        out = self.model.reconstruct(batch, counts)
+        volumes = out.volumes.float().cpu().numpy()
+        coarse = out.coarse.float().cpu().numpy() if details else None
+        weights = out.weights.float().cpu().numpy() if details else None
+        results, offset = [], 0
+        for i, count in enumerate(counts):
+            views = slice(offset, offset + count)
+            results.append(
+                Result(
+                    probabilities=volumes[i],
+                    threshold=self.threshold,
+                    coarse=coarse[views] if coarse is not None else None,
+                    scores=weights[views] if weights is not None else None,
+                )
+            )
+            offset += count
+        return results

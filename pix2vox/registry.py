@@ -1,0 +1,133 @@
+"""Registry of named pretrained checkpoints: one frozen record per published checkpoint.
+
+Nothing else in the library hard-codes where weights live, what they were trained with, or
+what the papers report for them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UnknownModelError
+from .models import ARCHITECTURES, Architecture
+from .preprocess import PreprocessConfig
+
+PIX2VOX_PAPER = "Xie et al., Pix2Vox: Context-aware 3D Reconstruction from Single and Multi-view Images, ICCV 2019 (arXiv:1901.11153)"
+PIX2VOXPP_PAPER = "Xie et al., Pix2Vox++: Multi-scale Context-aware 3D Object Reconstruction from Single and Multiple Images, IJCV 2020 (arXiv:2006.12250)"
+SHAPENET = "ShapeNet, 13 categories, renderings and 32^3 voxels of 3D-R2N2 (Choy et al., 2016)"
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Where a checkpoint lives and everything known about it.
+
+    Attributes:
+        name: registry name, e.g. ``"pix2voxpp-a"``.
+        architecture: the network variant.
+        repo_id: Hugging Face Hub repository holding ``filename`` and ``config.json``.
+        revision: Hub revision to download; pin a release to a full 40-hex commit hash.
+        filename: weights file in the repository.
+        sha256: expected SHA-256 of the weights file, checked after download when set.
+        local_dir: folder shipped with the package holding the files (used before the Hub).
+        preprocess: preprocessing the weights were trained with.
+        threshold: default occupancy threshold.
+        paper: citation of the method.
+        reported_iou: ShapeNet test IoU reported by the paper, by number of views.
+        num_params: number of parameters.
+        license: licence of the weights.
+        training_data: what the weights were trained on.
+        original_file: name of the authors' released ``.pth`` file, if any.
+    """
+
+    name: str
+    architecture: Architecture
+    repo_id: str | None = None
+    revision: str = "main"
+    filename: str = "model.safetensors"
+    sha256: str | None = None
+    local_dir: Path | None = None
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    threshold: float = 0.3
+    paper: str = ""
+    reported_iou: dict[int, float] = field(default_factory=dict)
+    num_params: int = 0
+    license: str = "MIT"
+    training_data: str = ""
+    original_file: str | None = None
+
+    def replace(self, **changes: Any) -> Weights:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+_MULTIVIEW = (1, 2, 3, 4, 5, 8, 12, 16, 20)
+
+
+def _iou(values: tuple[float, ...]) -> dict[int, float]:
+    return dict(zip(_MULTIVIEW, values))
+
+
+_REGISTRY: dict[str, Weights] = {
+    w.name: w
+    for w in (
+        Weights(
+            name="pix2vox-f",
+            architecture=ARCHITECTURES["pix2vox-f"],
+            repo_id="pix2vox/pix2vox-f-shapenet",
+            paper=PIX2VOX_PAPER,
+            reported_iou=_iou((0.634, 0.660, 0.668, 0.673, 0.676, 0.680, 0.682, 0.684, 0.684)),
+            num_params=7_436_307,
+            training_data=SHAPENET,
+            original_file="Pix2Vox-F-ShapeNet.pth",
+        ),
+        Weights(
+            name="pix2vox-a",
+            architecture=ARCHITECTURES["pix2vox-a"],
+            repo_id="pix2vox/pix2vox-a-shapenet",
+            paper=PIX2VOX_PAPER,
+            reported_iou=_iou((0.661, 0.686, 0.693, 0.697, 0.699, 0.702, 0.704, 0.705, 0.706)),
+            num_params=114_244_467,
+            training_data=SHAPENET,
+            original_file="Pix2Vox-A-ShapeNet.pth",
+        ),
+        Weights(
+            name="pix2voxpp-f",
+            architecture=ARCHITECTURES["pix2voxpp-f"],
+            repo_id="pix2vox/pix2voxpp-f-shapenet",
+            paper=PIX2VOXPP_PAPER,
+            num_params=4_843_245,
+            training_data=SHAPENET,
+            original_file="Pix2Vox++-F-ShapeNet.pth",
+        ),
+        Weights(
+            name="pix2voxpp-a",
+            architecture=ARCHITECTURES["pix2voxpp-a"],
+            repo_id="pix2vox/pix2voxpp-a-shapenet",
+            paper=PIX2VOXPP_PAPER,
+            reported_iou=_iou((0.670, 0.695, 0.704, 0.708, 0.711, 0.715, 0.717, 0.718, 0.719)),
+            num_params=96_329_421,
+            training_data=SHAPENET,
+            original_file="Pix2Vox++-A-ShapeNet.pth",
+        ),
+    )
+}
+
+
+def list_models() -> list[str]:
+    """Names of all registered checkpoints, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_weights(name: str) -> Weights:
+    """The record of a registered checkpoint.
+
+    Raises:
+        UnknownModelError: ``name`` is not registered (the message lists the known names).
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(list_models())}") from None

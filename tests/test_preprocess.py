@@ -1,0 +1,171 @@
+"""Preprocessing: the official transforms against an OpenCV re-enactment, and the auto mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2vox import ImageError, PreprocessConfig
+from pix2vox.preprocess import load_image, preprocess
+
+from .conftest import make_rendering
+
+cv2 = pytest.importorskip("cv2")
+
+CONFIG = PreprocessConfig()
+GREY = (240 / 255 - 0.5) / 0.5
+
+
+def opencv_official(path: Path) -> torch.Tensor:
+    """The authors' test transforms as described in networks.md §4, with OpenCV reading (BGR)."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=2)
+    h, w = image.shape[:2]
+    if h > 128 and w > 128:
+        left, top = (w - 128) // 2, (h - 128) // 2
+        image = image[top : top + 128, left : left + 128]
+    image = cv2.resize(image, (224, 224)).astype(np.float64)
+    if image.shape[2] == 4:
+        mask = (image[..., 3:] == 0).astype(np.float64)
+        image = mask * (240 / 255) + (1 - mask) * image[..., :3]
+    image = (image - 0.5) / 0.5
+    return torch.from_numpy(image.transpose(2, 0, 1).copy()).float()
+
+
+def _write(tmp_path: Path, name: str, array: np.ndarray, mode: str | None = None, **save) -> Path:
+    path = tmp_path / name
+    Image.fromarray(array, mode).save(path, **save)
+    return path
+
+
+def _cases(tmp_path: Path) -> list[Path]:
+    rng = np.random.default_rng(0)
+    rendering = make_rendering(7)
+    big = (rng.random((300, 200, 3)) * 255).astype(np.uint8)
+    small = make_rendering(8, size=100)[:, :90]
+    grey = (rng.random((150, 150)) * 255).astype(np.uint8)
+    palette = Image.fromarray(make_rendering(9)[..., :3]).quantize(16)
+    palette.save(tmp_path / "palette.png")
+    return [
+        _write(tmp_path, "render.png", rendering),
+        _write(tmp_path, "photo.jpg", big, quality=90),
+        _write(tmp_path, "big.png", big),
+        _write(tmp_path, "small.png", small),
+        _write(tmp_path, "grey.png", grey),
+        _write(tmp_path, "grey_alpha.png", np.dstack([grey, (grey > 100) * 255]).astype(np.uint8), "LA"),
+        tmp_path / "palette.png",
+    ]
+
+
+def test_official_mode_reproduces_the_original_transforms(tmp_path: Path) -> None:
+    for path in _cases(tmp_path):
+        ours = preprocess(path, CONFIG, "official")
+        assert ours.shape == (1, 3, 224, 224) and ours.dtype == torch.float32
+        difference = (ours[0] - opencv_official(path)).abs().max().item()
+        assert difference <= 1e-5, f"{path.name}: {difference}"
+
+
+def test_official_mode_replaces_only_fully_transparent_pixels() -> None:
+    image = np.zeros((137, 137, 4), np.uint8)  # black, fully transparent ...
+    image[40:100, 40:100] = (0, 0, 255, 255)  # ... except an opaque blue square
+    out = preprocess(image, CONFIG, "official")[0]
+    assert torch.allclose(out[:, 0, 0], torch.full((3,), GREY))
+    centre = out[:, 112, 112]  # BGR order: blue comes first
+    assert torch.allclose(centre, torch.tensor([1.0, -1.0, -1.0]))
+    # the resize blends the square's border with the black transparent pixels; those pixels
+    # have 0 < alpha < 1, so they keep their darkened blue instead of getting the grey
+    blue = out[0]
+    assert ((blue > -1 + 1e-3) & (blue < 1 - 1e-3) & ((blue - GREY).abs() > 1e-3)).any()
+
+
+def test_every_input_type_gives_the_same_tensor(tmp_path: Path) -> None:
+    array = make_rendering(3)
+    path = _write(tmp_path, "v.png", array)
+    expected = preprocess(path, CONFIG, "official")
+    for view in (Image.open(path), array, array.astype(np.float32) / 255, torch.from_numpy(array).permute(2, 0, 1)):
+        assert torch.allclose(preprocess(view, CONFIG, "official"), expected, atol=1e-6)
+    assert preprocess([path, path], CONFIG, "official").shape == (2, 3, 224, 224)
+
+
+def test_auto_mode_centres_and_scales_the_object() -> None:
+    canvas = np.zeros((400, 600, 4), np.uint8)
+    canvas[50:150, 380:580] = (200, 30, 30, 255)  # 100 x 200 red box, off centre
+    out = preprocess(canvas, CONFIG, "auto")[0]
+    red = (out[2] > 0.3) & (out[0] < -0.5)  # BGR order: red high, blue low
+    ys, xs = np.nonzero(red.numpy())
+    width = xs.max() - xs.min() + 1
+    assert abs(width - CONFIG.object_fill * 224) <= 3
+    assert abs((xs.min() + xs.max()) / 2 - 111.5) <= 2 and abs((ys.min() + ys.max()) / 2 - 111.5) <= 2
+    assert torch.allclose(out[:, 2, 2], torch.full((3,), GREY), atol=1e-6)
+
+
+def test_auto_mode_finds_objects_on_a_plain_background() -> None:
+    image = np.full((300, 300, 3), 255, np.uint8)
+    image[100:160, 20:140] = (10, 120, 10)
+    out = preprocess(image, CONFIG, "auto")[0]
+    ys, xs = np.nonzero(((out[1] > -0.2) & (out[0] < -0.5)).numpy())  # green in BGR
+    assert abs(xs.max() - xs.min() + 1 - CONFIG.object_fill * 224) <= 3
+
+
+def test_auto_mode_composites_partial_alpha_onto_grey() -> None:
+    image = np.zeros((64, 64, 4), np.uint8)
+    image[..., :3] = 255
+    image[..., 3] = 128
+    image[0, 0, 3] = 0  # keep a transparent pixel so alpha is used
+    out = preprocess(image, CONFIG, "auto")[0]
+    half = 128 / 255 * 1.0 + (1 - 128 / 255) * 240 / 255
+    assert abs(out[0, 112, 112].item() - (half - 0.5) / 0.5) < 1e-2
+
+
+def test_exif_orientation(tmp_path: Path) -> None:
+    image = Image.fromarray(np.zeros((40, 80, 3), np.uint8))
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90° clockwise for display
+    path = tmp_path / "rotated.jpg"
+    image.save(path, exif=exif)
+    assert load_image(path, exif_transpose=True).shape == (80, 40, 3)
+    assert load_image(path, exif_transpose=False).shape == (40, 80, 3)
+
+
+def test_sixteen_bit_and_greyscale(tmp_path: Path) -> None:
+    deep = np.full((20, 30), 30000, np.uint16)
+    path = tmp_path / "deep.png"
+    Image.fromarray(deep).save(path)
+    loaded = load_image(path)
+    assert loaded.shape == (20, 30, 3)
+    assert np.allclose(loaded, 30000 / 65535)
+    assert np.allclose(load_image(deep), 30000 / 65535)
+
+
+@pytest.mark.parametrize(
+    ("view", "message"),
+    [
+        ("missing.png", "no such file"),
+        (np.zeros((4, 4, 5), np.uint8), "1–4 channels"),
+        (np.zeros((4, 4), np.int64), "dtype"),
+        (torch.zeros(7, 4, 4), "C in 1, 3, 4"),
+        (42, "not an image"),
+    ],
+)
+def test_bad_views(tmp_path: Path, view, message: str) -> None:
+    if isinstance(view, str):
+        view = tmp_path / view
+    with pytest.raises(ImageError, match=message):
+        preprocess(view, CONFIG, "auto")
+
+
+def test_a_text_file_named_png(tmp_path: Path) -> None:
+    path = tmp_path / "notes.png"
+    path.write_text("not an image")
+    with pytest.raises(ImageError, match=r"notes\.png: not a readable image"):
+        preprocess([path], CONFIG, "official")
+
+
+def test_no_views() -> None:
+    with pytest.raises(ImageError, match="at least one"):
+        preprocess([], CONFIG, "auto")

@@ -1,0 +1,124 @@
+"""The ``Reconstructor`` façade: golden outputs, batching, the API's promises and its errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2vox import Reconstructor, Result, UnknownModelError, get_weights, list_models
+from pix2vox.testing import per_view_forward
+
+from .conftest import VARIANTS
+from .golden.make_golden import GOLDEN, SAMPLE, golden_outputs, write_images
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_golden_outputs(name: str, original_checkpoint, tmp_path: Path) -> None:
+    expected = json.loads(GOLDEN.read_text())[name]
+    actual = golden_outputs(name, original_checkpoint(name), write_images(tmp_path))
+    for key in expected:
+        assert actual[key]["mean"] == pytest.approx(expected[key]["mean"], abs=2e-5)
+        np.testing.assert_allclose(actual[key]["sample"], expected[key]["sample"], atol=2e-5)
+    assert len(expected["1-view"]["sample"]) == len(SAMPLE)
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_matches_the_per_view_formulation(name: str, original_checkpoint, rendering_files) -> None:
+    rec = Reconstructor(name, weights=original_checkpoint(name), device="cpu", preprocess="official")
+    views = rendering_files[:3]
+    reference = per_view_forward(rec.model, rec.preprocess(views)[None])[0].numpy()
+    result = rec.predict(views)
+    # the per-view order uses the generic transposed convolution: float rounding differs slightly
+    assert np.abs(result.probabilities - reference).max() <= 1e-4
+
+
+@pytest.fixture(scope="module")
+def rec(original_checkpoint) -> Reconstructor:
+    return Reconstructor("pix2voxpp-f", weights=original_checkpoint("pix2voxpp-f"), device="auto", preprocess="official")
+
+
+def test_result_type_shape_and_range(rec: Reconstructor, rendering_files) -> None:
+    result = rec.predict(rendering_files[:2])
+    assert isinstance(result, Result)
+    p = result.probabilities
+    assert p.shape == (32, 32, 32) and p.dtype == np.float32
+    assert p.min() >= 0 and p.max() <= 1 and p.std() > 0.01
+    assert result.threshold == 0.3 == rec.threshold
+    assert np.array_equal(result.occupancy(), p >= 0.3)
+    assert np.array_equal(result.occupancy(0.6), p >= 0.6)
+    assert result.coarse is None and result.scores is None
+    assert rec.device == torch.device("cpu")
+
+
+def test_single_view_may_be_bare(rec: Reconstructor, rendering_files) -> None:
+    bare = rec.predict(rendering_files[0]).probabilities
+    listed = rec.predict([rendering_files[0]]).probabilities
+    from_pil = rec.predict(Image.open(rendering_files[0])).probabilities
+    assert np.array_equal(bare, listed)
+    assert np.abs(from_pil - bare).max() < 1e-6
+
+
+def test_preprocess_is_what_the_network_sees(rec: Reconstructor, rendering_files) -> None:
+    x = rec.preprocess(rendering_files[:2])
+    assert x.shape == (2, 3, 224, 224) and x.dtype == torch.float32
+    with torch.no_grad():
+        direct = rec.model(x[None])[0].numpy()
+    assert np.abs(rec.predict(rendering_files[:2]).probabilities - direct).max() < 1e-6
+
+
+def test_batched_reordered_and_per_object_runs_agree(rec: Reconstructor, rendering_files) -> None:
+    objects = [rendering_files[:1], rendering_files[1:4], rendering_files[2:5], rendering_files[4:]]
+    alone = [rec.predict(views).probabilities for views in objects]
+    for batch_size in (1, 3, 8):
+        together = rec.predict_batch(objects, batch_size=batch_size)
+        for a, b in zip(alone, together):
+            assert np.abs(a - b.probabilities).max() <= 1e-5
+    reordered = rec.predict(list(reversed(rendering_files[1:4]))).probabilities
+    assert np.abs(reordered - alone[1]).max() <= 1e-5
+
+
+def test_details_expose_coarse_volumes_and_fusion_weights(rec: Reconstructor, rendering_files) -> None:
+    result = rec.predict(rendering_files[:3], details=True)
+    assert result.coarse.shape == result.scores.shape == (3, 32, 32, 32)
+    np.testing.assert_allclose(result.scores.sum(0), 1, atol=1e-5)
+    blended = np.clip((result.coarse * result.scores).sum(0), 0, 1)
+    np.testing.assert_allclose(blended, result.probabilities, atol=1e-5)  # no refiner in pix2voxpp-f
+
+
+def test_progress_bar_on_long_runs(rec: Reconstructor, rendering_files, capsys) -> None:
+    rec.predict_batch([[p] for p in rendering_files], batch_size=2, progress=True)
+    assert "5/5" in capsys.readouterr().err
+
+
+def test_registry() -> None:
+    assert list_models() == ["pix2vox-a", "pix2vox-f", "pix2voxpp-a", "pix2voxpp-f"]
+    record = get_weights("pix2vox-a")
+    assert record.architecture.refiner and record.reported_iou[1] == 0.661 and record.threshold == 0.3
+    with pytest.raises(UnknownModelError, match="known models: pix2vox-a, pix2vox-f"):
+        Reconstructor("pix2vox-b")
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_registry_parameter_counts_match_the_networks(name: str) -> None:
+    from pix2vox.checkpoint import expected_shapes
+
+    record = get_weights(name)
+    shapes = expected_shapes(record.architecture)
+    params = sum(int(np.prod(s)) for k, s in shapes.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+    assert params == record.num_params
+
+
+def test_bad_arguments(original_checkpoint) -> None:
+    path = original_checkpoint("pix2voxpp-f")
+    with pytest.raises(ValueError, match="preprocess mode"):
+        Reconstructor("pix2voxpp-f", weights=path, preprocess="fancy")
+    with pytest.raises(ValueError, match="invalid device"):
+        Reconstructor("pix2voxpp-f", weights=path, device="gpu-please")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            Reconstructor("pix2voxpp-f", weights=path, device="cuda")
