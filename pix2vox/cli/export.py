@@ -160,6 +160,7 @@ def _output_path(output: Path, file_format: str | None) -> Path:
 
 
 def _check_writable(target: Path) -> None:
+    # The writers check this too, but only after the network has run.
     if target.is_dir():
         raise UsageError(f"{target}: is a folder, expected a file name")
     if not target.parent.is_dir():
@@ -201,6 +202,7 @@ def _reconstructor(args: argparse.Namespace) -> Reconstructor:
 
 def _single(args: argparse.Namespace) -> int:
     views = [Path(p) for p in args.inputs]
+    # Checked before loading any weights; the image reader reports corrupt files.
     for view in views:
         if view.is_dir():
             raise UsageError(f"{view}: is a folder; pass a folder alone for batch mode, or the image files")
@@ -239,13 +241,14 @@ def _batch(args: argparse.Namespace) -> int:
                     else:
                         skipped.append(name)
                 bar.update(len(chunk))
-    except BaseException as error:
-        if not isinstance(error, KeyboardInterrupt):
-            # A bad input found late: leave no partial set of outputs behind.
-            for path in written:
-                path.unlink(missing_ok=True)
-            if created and not any(folder.iterdir()):
-                folder.rmdir()
+    except KeyboardInterrupt:
+        raise  # keep what is done: every file written so far is complete
+    except BaseException:
+        # A bad input found late: leave no partial set of outputs behind.
+        for path in written:
+            path.unlink(missing_ok=True)
+        if created and not any(folder.iterdir()):
+            folder.rmdir()
         raise
     if skipped:
         logger.error("no file for %d of %d objects (nothing reached the threshold): %s",
