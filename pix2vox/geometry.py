@@ -114,6 +114,10 @@ def volume_to_mesh(
         ``process=False``: vertices that coincide in space where two voxels
         touch only along an edge are kept apart on purpose. If nothing reaches
         the threshold, an empty mesh (no faces) and a logged warning.
+        A marching-cubes surface where the shape touches the grid's boundary
+        lies between the border voxel's centre and the zero padding's, so for
+        thresholds below 0.5 it may stick out of the grid's box by up to
+        ``0.5 - threshold`` voxels; the voxels method never does.
 
     Raises:
         ValueError: Bad shape, values outside [0, 1], threshold outside (0, 1), unknown

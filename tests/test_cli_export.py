@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,9 @@ import numpy as np
 import pytest
 import trimesh
 
+from pix2vox import Reconstructor, Result, get_weights
 from pix2vox.cli.export import main
-from pix2vox.exchange import load_volume, read_binvox, save_volume, write_binvox
+from pix2vox.exchange import load_threshold, load_volume, read_binvox, save_volume, write_binvox
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "pix2vox-export: error: "
@@ -165,11 +167,142 @@ def test_corrupt_binvox(work: Path, capsys: pytest.CaptureFixture, monkeypatch: 
     assert outputs(work) == []
 
 
-def test_user_errors_as_subprocess(work: Path) -> None:
+def test_user_error_as_subprocess(work: Path) -> None:
     done = run_subprocess("in/chair.npz", "-o", "x.obj", "--threshold", "0.99", cwd=work)
     assert_user_error(done.returncode, done.stderr, "x.obj: nothing to mesh")
-    done = run_subprocess("in/missing.png", "-o", "x.obj", cwd=work)
-    assert_user_error(done.returncode, done.stderr, "in/missing.png: no such file")
-    done = run_subprocess("in/chair.npz", "-o", "x.obj", "--format", "fbx", cwd=work)
-    assert_user_error(done.returncode, done.stderr, "invalid choice: 'fbx'")
+    assert outputs(work) == []
+
+
+# --- prediction (tiny random checkpoint in the authors' layout) -----------------------------
+
+MODEL = "pix2voxpp-f"
+
+
+@pytest.fixture(scope="module")
+def weights(original_checkpoint) -> Path:
+    return original_checkpoint(MODEL)
+
+
+@pytest.fixture(scope="module")
+def reconstructor(weights: Path) -> Reconstructor:
+    return Reconstructor(MODEL, weights=weights, device="cpu")
+
+
+def network(weights: Path) -> list[str]:
+    return ["--model", MODEL, "--weights", str(weights), "--device", "cpu"]
+
+
+def test_predict_one_object_to_mesh(work: Path, weights: Path, rendering_files: list[Path]) -> None:
+    target = work / "chair.obj"
+    views = [str(p) for p in rendering_files[:2]]
+    assert main([*views, "-o", str(target), *network(weights)]) == 0
+    mesh = trimesh.load(target)
+    assert mesh.is_watertight and mesh.volume > 0
+    assert outputs(work) == ["chair.obj"]
+
+
+def test_predict_one_object_to_binvox(
+    work: Path, weights: Path, rendering_files: list[Path], reconstructor: Reconstructor
+) -> None:
+    views = [str(p) for p in rendering_files[1:4]]
+    assert main([*views, "-o", str(work / "chair"), "--format", "binvox", "--threshold", "0.6",
+                 *network(weights)]) == 0
+    expected = reconstructor.predict(views).occupancy(0.6)
+    np.testing.assert_array_equal(read_binvox(work / "chair.binvox").occupancy, expected)
+
+
+def make_objects(root: Path, rendering_files: list[Path], names: dict[str, list[int]]) -> Path:
+    folder = root / "objects"
+    for name, indices in names.items():
+        (folder / name).mkdir(parents=True)
+        for i in indices:
+            shutil.copy(rendering_files[i], folder / name / rendering_files[i].name)
+    return folder
+
+
+def test_predict_batch(
+    work: Path, weights: Path, rendering_files: list[Path], reconstructor: Reconstructor
+) -> None:
+    folder = make_objects(work / "in", rendering_files, {"chair": [0, 1], "lamp": [2], ".cache": []})
+    (folder / "README.txt").write_text("ignored\n")
+    (folder / "chair" / "notes.txt").write_text("ignored\n")
+    out = work / "out" / "npz"
+    assert main([str(folder), "-o", str(out), "--format", "npz", "--batch-size", "1", *network(weights)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["chair.npz", "lamp.npz"]
+    for name, indices in {"chair": [0, 1], "lamp": [2]}.items():
+        expected = reconstructor.predict([rendering_files[i] for i in indices]).probabilities
+        np.testing.assert_allclose(load_volume(out / f"{name}.npz"), expected, atol=1e-5)
+    assert load_threshold(out / "chair.npz") == reconstructor.threshold
+
+
+def test_batch_skips_empty_predictions(
+    work: Path, rendering_files: list[Path], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture, weights: Path,
+) -> None:
+    folder = make_objects(work / "in", rendering_files, {"empty": [0], "full": [1]})
+    shapes = {"empty": np.zeros((32, 32, 32), np.float32), "full": blob()}
+
+    def fake_predict_batch(self, objects, **kwargs):
+        return [Result(shapes[Path(views[0]).parent.name], threshold=0.3) for views in objects]
+
+    monkeypatch.setattr(Reconstructor, "predict_batch", fake_predict_batch)
+    assert main([str(folder), "-o", str(work / "out"), *network(weights)]) == 1
+    assert sorted(p.name for p in (work / "out").iterdir()) == ["full.obj"]
+    assert "no file for 1 of 2 objects" in caplog.text
+
+
+def test_prediction_as_subprocess(work: Path, weights: Path, rendering_files: list[Path]) -> None:
+    done = run_subprocess(str(rendering_files[0]), "-o", "chair.ply", *network(weights), cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert trimesh.load(work / "chair.ply").is_watertight
+    done = run_subprocess("in/notes.png", "-o", "notes.ply", *network(weights), cwd=work)
+    assert_user_error(done.returncode, done.stderr, "in/notes.png: not a readable image")
+    assert outputs(work) == ["chair.ply"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["in/broken.png", "-o", "x.obj"], "in/broken.png: not a readable image"),
+        (["in/notes.png", "-o", "x.obj"], "in/notes.png: not a readable image"),
+        (["VIEW", "in/broken.png", "-o", "x.npz"], "in/broken.png: not a readable image"),
+        (["VIEW", "in/empty", "-o", "x.obj"], "in/empty: is a folder"),
+        (["VIEW", "-o", "x.obj", "--weights", "in/missing.pth"], "in/missing.pth: no such file"),
+        (["VIEW", "-o", "x.obj", "--weights", "in/notes.png"], "in/notes.png"),
+        (["VIEW", "-o", "x.obj", "--model", "pix2vox-z"], "pix2vox-z"),
+        (["VIEW", "-o", "x.obj", "--device", "tpu:7"], "device"),
+    ],
+)
+def test_prediction_user_errors(
+    work: Path, weights: Path, rendering_files: list[Path], arguments: list[str], message: str,
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(work)
+    arguments = [str(rendering_files[0]) if a == "VIEW" else a for a in arguments]
+    options = {"--model": MODEL, "--weights": str(weights), "--device": "cpu"}
+    defaults = [word for key, value in options.items() if key not in arguments for word in (key, value)]
+    code = main([*arguments, *defaults])
+    assert_user_error(code, capsys.readouterr().err, message)
+    assert outputs(work) == []
+
+
+def test_batch_error_removes_what_it_wrote(
+    work: Path, weights: Path, rendering_files: list[Path], capsys: pytest.CaptureFixture
+) -> None:
+    folder = make_objects(work / "in", rendering_files, {"a_good": [0], "b_bad": [1]})
+    shutil.copy(work / "in/broken.png", folder / "b_bad" / "zz.png")
+    out = work / "out"
+    code = main([str(folder), "-o", str(out), "--batch-size", "1", *network(weights)])
+    assert_user_error(code, capsys.readouterr().err, "b_bad/zz.png: not a readable image")
+    assert not out.exists()
+
+
+def test_batch_folder_errors(work: Path, capsys: pytest.CaptureFixture) -> None:
+    folder = work / "in" / "objects"
+    (folder / "chair").mkdir(parents=True)
+    assert_user_error(main([str(folder), "-o", str(work / "out")]), capsys.readouterr().err,
+                      "objects/chair: no images")
+    (folder / "chair" / "a.png").write_bytes(b"")
+    assert_user_error(main([str(folder), "-o", str(work / "out.obj")]), capsys.readouterr().err,
+                      "OUT must be a folder")
     assert outputs(work) == []

@@ -157,3 +157,12 @@ def test_smoothing_keeps_the_surface_closed() -> None:
 def test_bad_arguments(volume: np.ndarray, kwargs: dict, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         volume_to_mesh(volume, **kwargs)
+
+
+def test_low_threshold_surface_sticks_out_less_than_half_a_voxel() -> None:
+    full = np.ones((32, 32, 32), dtype=np.float32)
+    mesh = volume_to_mesh(full, threshold=0.3)
+    assert_closed(mesh)
+    np.testing.assert_allclose(mesh.bounds, [[-0.2 / 32] * 3, [1 + 0.2 / 32] * 3], atol=1e-5)
+    blocky = volume_to_mesh(full, threshold=0.3, method="voxels")
+    np.testing.assert_allclose(blocky.bounds, [[0.0] * 3, [1.0] * 3])

@@ -19,8 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from pix2vox import __version__
-from pix2vox.exchange import SUPPORTED_FORMATS, VOLUME_FORMATS
+from tqdm.auto import tqdm
+
+from pix2vox import Pix2VoxError, Reconstructor, Result, __version__, get_weights
+from pix2vox.exchange import (
+    SUPPORTED_FORMATS,
+    VOLUME_FORMATS,
+    load_threshold,
+    load_volume,
+    save_volume,
+)
 
 __all__ = ["main"]
 
@@ -152,6 +160,7 @@ def _output_path(output: Path, file_format: str | None) -> Path:
 
 
 def _check_writable(target: Path) -> None:
+    # The writers check this too, but only after the network has run.
     if target.is_dir():
         raise UsageError(f"{target}: is a folder, expected a file name")
     if not target.parent.is_dir():
@@ -172,8 +181,6 @@ def _object_folders(folder: Path) -> list[tuple[str, list[Path]]]:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from pix2vox.exchange import load_threshold, load_volume, save_volume
-
     source = Path(args.inputs[0])
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
@@ -182,20 +189,12 @@ def _convert(args: argparse.Namespace) -> int:
     volume = load_volume(source)
     threshold = args.threshold if args.threshold is not None else load_threshold(source)
     if threshold is None:
-        threshold = BINVOX_THRESHOLD if source.suffix.lower() == ".binvox" else _model_threshold(args.model)
+        threshold = BINVOX_THRESHOLD if source.suffix.lower() == ".binvox" else get_weights(args.model).threshold
     save_volume(target, volume, threshold=threshold, method=args.method, smooth=args.smooth)
     return 0
 
 
-def _model_threshold(name: str) -> float:
-    from pix2vox.registry import get_weights
-
-    return get_weights(name).threshold
-
-
-def _reconstructor(args: argparse.Namespace):
-    from pix2vox import Reconstructor
-
+def _reconstructor(args: argparse.Namespace) -> Reconstructor:
     if args.weights is not None and not Path(args.weights).exists():
         raise UsageError(f"{args.weights}: no such file")
     return Reconstructor(args.model, weights=args.weights, device=args.device, preprocess=args.preprocess)
@@ -203,6 +202,7 @@ def _reconstructor(args: argparse.Namespace):
 
 def _single(args: argparse.Namespace) -> int:
     views = [Path(p) for p in args.inputs]
+    # Checked before loading any weights; the image reader reports corrupt files.
     for view in views:
         if view.is_dir():
             raise UsageError(f"{view}: is a folder; pass a folder alone for batch mode, or the image files")
@@ -216,8 +216,6 @@ def _single(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
     objects = _object_folders(Path(args.inputs[0]))
     folder = Path(args.output)
     file_format = args.format or DEFAULT_BATCH_FORMAT
@@ -229,7 +227,8 @@ def _batch(args: argparse.Namespace) -> int:
     written: list[Path] = []
     skipped: list[str] = []
     try:
-        with tqdm(total=len(objects), unit="object", desc=PROG) as bar:
+        # disable=None: no bar when stderr is not a terminal (logs, pipes, CI).
+        with tqdm(total=len(objects), unit="object", desc=PROG, disable=None) as bar:
             for start in range(0, len(objects), args.batch_size):
                 chunk = objects[start : start + args.batch_size]
                 results = reconstructor.predict_batch(
@@ -242,13 +241,14 @@ def _batch(args: argparse.Namespace) -> int:
                     else:
                         skipped.append(name)
                 bar.update(len(chunk))
-    except BaseException as error:
-        if not isinstance(error, KeyboardInterrupt):
-            # A bad input found late: leave no partial set of outputs behind.
-            for path in written:
-                path.unlink(missing_ok=True)
-            if created and not any(folder.iterdir()):
-                folder.rmdir()
+    except KeyboardInterrupt:
+        raise  # keep what is done: every file written so far is complete
+    except BaseException:
+        # A bad input found late: leave no partial set of outputs behind.
+        for path in written:
+            path.unlink(missing_ok=True)
+        if created and not any(folder.iterdir()):
+            folder.rmdir()
         raise
     if skipped:
         logger.error("no file for %d of %d objects (nothing reached the threshold): %s",
@@ -257,7 +257,7 @@ def _batch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_or_skip(result, target: Path, file_format: str, args: argparse.Namespace) -> bool:
+def _save_or_skip(result: Result, target: Path, file_format: str, args: argparse.Namespace) -> bool:
     """Save one batch result; False (with a warning) when a mesh would be empty."""
     threshold = result.threshold if args.threshold is None else args.threshold
     if file_format not in VOLUME_FORMATS and not result.occupancy(threshold).any():
@@ -279,15 +279,6 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"{volume_inputs[0]}: convert one .binvox/.npy/.npz file at a time")
         return _convert(args)
     return _single(args)
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: tuple[type[BaseException], ...] = (UsageError, ValueError, OSError)
-    try:
-        from pix2vox.errors import Pix2VoxError
-    except ImportError:
-        return errors
-    return (*errors, Pix2VoxError)
 
 
 def _describe(error: BaseException) -> str:
@@ -317,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    except _user_errors() as error:
+    except (UsageError, Pix2VoxError, ValueError, OSError) as error:
         print(f"{PROG}: error: {_describe(error)}", file=sys.stderr)
         return 2
 
