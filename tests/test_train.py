@@ -75,7 +75,7 @@ def test_tiny_training_run_writes_a_loadable_folder_and_resumes(tiny_dataset: Pa
     assert history[1]["lr"] == pytest.approx(5e-4)  # halved after the milestone
     assert "val_iou_2" in history[1]
     assert folder == tmp_path / "run" / MODEL_DIR
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
 
     resumed = train(TrainConfig(**{**config.to_dict(), "multiview_epochs": 2}), resume=tmp_path / "run", progress=False)
     history = json.loads((tmp_path / "run" / HISTORY_NAME).read_text())["epochs"]

@@ -13,8 +13,8 @@ binary cross-entropy, Adam (betas 0.9/0.999), learning rate halved at milestone 
 
 A variants add the BCE of the refined volume to that of the fused one, as the authors do.
 
-Outputs under ``out``: ``model/`` (the published layout: ``config.json`` +
-``model.safetensors``, rewritten after every epoch), ``training_state.pt`` (weights, optimizer,
+Outputs under ``out``: ``model/`` (the published layout: ``config.json``,
+``model.safetensors`` and a generated ``README.md``, rewritten after every epoch), ``training_state.pt`` (weights, optimizer,
 scheduler, epoch, history: what ``resume`` needs; not for publication) and ``history.json``
 (per-epoch loss and validation IoU).
 """
@@ -41,13 +41,14 @@ from tqdm.auto import tqdm
 
 from pix2vox.checkpoint import load_into, read_checkpoint
 from pix2vox.datasets import ShapeNetDataset
+from pix2vox.errors import UnknownModelError
 from pix2vox.exchange.atomic import write_bytes_atomic
-from pix2vox.hub import CONFIG_NAME, WEIGHTS_NAME
+from pix2vox.layout import WEIGHTS_NAME, write_folder
 from pix2vox.metrics import iou
 from pix2vox.models import ARCHITECTURES, Pix2Vox
 from pix2vox.models.merger import fuse
 from pix2vox.preprocess import PreprocessConfig
-from pix2vox.reconstructor import FORMAT_VERSION
+from pix2vox.registry import Weights, get_weights
 
 from .data import Augmentation, TrainViews
 
@@ -164,28 +165,18 @@ def save_pretrained(
 ) -> Path:
     """Write ``model`` as a folder :meth:`pix2vox.Reconstructor.from_pretrained` loads.
 
-    Writes ``model.safetensors`` (flat :class:`Pix2Vox` state dict, float32 on CPU) and
-    ``config.json`` (the layout of :meth:`pix2vox.Reconstructor.config`), each atomically.
+    ``model.safetensors`` (flat :class:`Pix2Vox` state dict), ``config.json`` and the generated
+    ``README.md`` card, all or nothing (:func:`pix2vox.layout.write_folder`). A registered
+    ``name`` of the same architecture keeps the registry's metadata in the card.
     """
-    from safetensors.torch import save
-
-    from pix2vox import __version__
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    write_bytes_atomic(folder / WEIGHTS_NAME, save(state, metadata={"format": "pt"}))
-    config = {
-        "format_version": FORMAT_VERSION,
-        "name": name,
-        "architecture": model.architecture.to_dict(),
-        "preprocess": preprocess.to_dict(),
-        "threshold": threshold,
-        "library_name": "pix2vox",
-        "library_version": __version__,
-    }
-    write_bytes_atomic(folder / CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode())
-    return folder
+    try:
+        record = get_weights(name)
+    except UnknownModelError:
+        record = None
+    if record is None or record.architecture != model.architecture:
+        record = Weights(name=name, architecture=model.architecture, training_data="trained with pix2vox-train")
+    record = record.replace(preprocess=preprocess, threshold=threshold)
+    return write_folder(folder, model.state_dict(), record)
 
 
 def _device(name: str) -> torch.device:
