@@ -28,7 +28,7 @@ import math
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,7 +121,6 @@ class TrainConfig:
     device: str = "auto"
     num_workers: int = 0
     threads: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.model not in ARCHITECTURES:
