@@ -31,8 +31,8 @@ import torch
 from torch.utils.data import Dataset
 
 from pix2vox.datasets import ShapeNetSample
-from pix2vox.datasets.shapenet import _view_files
-from pix2vox.preprocess import PreprocessConfig, _normalise, load_image, official_transform
+from pix2vox.datasets.shapenet import view_files
+from pix2vox.preprocess import PreprocessConfig, normalise, load_image, official_transform
 
 __all__ = ["Augmentation", "TrainViews", "train_transform"]
 
@@ -106,7 +106,7 @@ def train_transform(
     rgb = torch.where(torch.isnan(rgb), colour, rgb)
     if augmentation.jitter:
         rgb = _jitter(rgb, augmentation.jitter, rng)
-    out = _normalise(rgb, config)
+    out = normalise(rgb, config)
     if augmentation.permute_channels:
         out = out[torch.from_numpy(rng.permutation(3))]
     return out
@@ -143,7 +143,7 @@ class TrainViews(Dataset):
         self.augmentation = augmentation or Augmentation.none()
         self.seed = seed
         self.epoch = 0
-        self._views = [_view_files(s.view_paths[0].parent) for s in self.samples]
+        self._views = [view_files(s.view_paths[0].parent) for s in self.samples]
         short = [s.model_id for s, v in zip(self.samples, self._views) if len(v) < n_views]
         if short:
             raise ValueError(f"{len(short)} objects have fewer than {n_views} renderings, e.g. {short[0]}")
