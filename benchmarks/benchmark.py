@@ -60,14 +60,17 @@ def _best_time(run, repeats: int, device: str) -> float:
 
 
 def _peak_memory_mb(device: str) -> float:
-    """Peak GPU memory allocated, or peak resident memory of the whole process on CPU."""
-    import resource
+    """Peak GPU memory allocated, or the process's peak resident memory (VmHWM) on CPU.
 
+    ``getrusage``'s ``ru_maxrss`` would carry over the parent's peak across ``exec``; the
+    kernel's ``VmHWM`` belongs to this process's own address space.
+    """
     import torch
 
     if device.startswith("cuda"):
         return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
 
 
 # ----------------------------------------------------------------------------------------------

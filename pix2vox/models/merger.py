@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 _LEAKY_SLOPE = 0.2
 
 
-def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv3d(in_channels, out_channels, kernel_size=3, padding=1),
-        nn.BatchNorm3d(out_channels),
-        nn.LeakyReLU(_LEAKY_SLOPE),
-    )
+class _ConvBlock(nn.Sequential):
+    """Conv3d (k3) → BatchNorm3d → LeakyReLU(0.2).
+
+    In eval mode the batch norm is folded into the convolution's weights on the fly (they are
+    tiny) and the activation is applied in place: on these few-channel 32³ volumes each pass
+    over memory costs about as much as the convolution itself.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(
+            nn.Conv3d(in_channels, out_channels, kernel_size=3, padding=1),
+            nn.BatchNorm3d(out_channels),
+            nn.LeakyReLU(_LEAKY_SLOPE),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return super().forward(x)
+        conv, norm = self[0], self[1]
+        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+        weight = conv.weight * scale.view(-1, 1, 1, 1, 1)
+        bias = (conv.bias - norm.running_mean) * scale + norm.bias
+        return F.leaky_relu(F.conv3d(x, weight, bias, padding=1), _LEAKY_SLOPE, inplace=True)
 
 
 def fuse(coarse: torch.Tensor, scores: torch.Tensor, view_counts: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,7 +71,7 @@ class Pix2VoxMerger(nn.Module):
         super().__init__()
         widths = (9, 16, 8, 4, 2, 1)
         self.layer1, self.layer2, self.layer3, self.layer4, self.layer5 = (
-            _conv_block(widths[i], widths[i + 1]) for i in range(5)
+            _ConvBlock(widths[i], widths[i + 1]) for i in range(5)
         )
 
     def forward(self, raw_features: torch.Tensor) -> torch.Tensor:
@@ -69,9 +87,9 @@ class Pix2VoxPlusPlusMerger(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.layer1, self.layer2, self.layer3, self.layer4 = (_conv_block(9, 9) for _ in range(4))
-        self.layer5 = _conv_block(36, 9)
-        self.layer6 = _conv_block(9, 1)
+        self.layer1, self.layer2, self.layer3, self.layer4 = (_ConvBlock(9, 9) for _ in range(4))
+        self.layer5 = _ConvBlock(36, 9)
+        self.layer6 = _ConvBlock(9, 1)
 
     def forward(self, raw_features: torch.Tensor) -> torch.Tensor:
         """Score each view: ``(N, 9, 32, 32, 32)`` → ``(N, 32, 32, 32)``."""
