@@ -1,0 +1,176 @@
+"""``pix2vox-eval``: IoU and F-score@1% of a model on a ShapeNet-layout split, beside the papers'.
+
+Mistakes in the command line or the inputs end with one line on stderr,
+``pix2vox-eval: error: <problem>``, exit status 2, and no report file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from pix2vox import __version__
+from pix2vox.datasets import ShapeNetDataset
+from pix2vox.errors import Pix2VoxError
+from pix2vox.evaluate import evaluate
+from pix2vox.exchange.atomic import write_bytes_atomic
+from pix2vox.metrics import DEFAULT_THRESHOLDS
+from pix2vox.reconstructor import Reconstructor
+from pix2vox.registry import list_models
+
+__all__ = ["main"]
+
+PROG = "pix2vox-eval"
+DEFAULT_MODEL = "pix2voxpp-a"
+
+EPILOG = f"""\
+data: ROOT holds ShapeNet.json, ShapeNetRendering/ and ShapeNetVox32/ (as pix2vox-synth writes
+  them); --taxonomy-json, --rendering-root and --voxel-root override the three paths.
+
+models: {", ".join(list_models())}; --weights takes one of the authors' .pth files, our
+  .safetensors, or a folder with config.json + model.safetensors.
+
+views: --view-selection first (default) takes renderings 00..N-1 like the official test script;
+  random draws N per model from --seed (same seed, same views).
+
+examples:
+  {PROG} --model pix2vox-a --weights Pix2Vox-A-ShapeNet.pth --data ShapeNet --views 1
+  {PROG} --weights checkpoints/mine --data synth --views 3 --view-selection random --seed 1 \\
+      --json report.json --markdown report.md
+"""
+
+
+class UsageError(Exception):
+    """A mistake in the command line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see --help)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``pix2vox-eval``."""
+    p = _Parser(prog=PROG, description="Evaluate a Pix2Vox model on a ShapeNet-layout dataset.",
+                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", help=f"registered model name (default with --weights: {DEFAULT_MODEL})")
+    p.add_argument("--weights", help="weights file or folder")
+    p.add_argument("--data", required=True, metavar="ROOT", help="dataset folder")
+    p.add_argument("--taxonomy-json", help="taxonomy file (default ROOT/ShapeNet.json)")
+    p.add_argument("--rendering-root", help="default ROOT/ShapeNetRendering")
+    p.add_argument("--voxel-root", help="default ROOT/ShapeNetVox32")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("--views", type=_positive, default=1, help="views per object (default 1)")
+    p.add_argument("--view-selection", default="first", choices=("first", "random"))
+    p.add_argument("--seed", type=int, default=0, help="seed of --view-selection random")
+    p.add_argument("--thresholds", type=_threshold, nargs="+", default=list(DEFAULT_THRESHOLDS),
+                   metavar="T", help="IoU thresholds (default: 0.2 0.3 0.4 0.5)")
+    p.add_argument("--fscore-threshold", type=_threshold,
+                   help="threshold of the F-score@1%% (default: the checkpoint's)")
+    p.add_argument("--fscore-sampling", default="mesh", choices=("mesh", "what3d", "voxels"),
+                   help="surface points of the F-score (see pix2vox.metrics.f_score; default mesh)")
+    p.add_argument("--no-fscore", action="store_true", help="skip the F-score")
+    p.add_argument("--batch-size", type=_positive, default=8, help="objects per forward pass")
+    p.add_argument("--limit", type=_positive, metavar="K", help="only the first K objects")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--preprocess", default="official", choices=("official", "auto"),
+                   help="official (default): the authors' transforms for ShapeNet renderings")
+    p.add_argument("--json", type=Path, metavar="OUT.json", help="write the full report")
+    p.add_argument("--markdown", type=Path, metavar="OUT.md", help="write the Markdown table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
+
+
+def _reconstructor(args: argparse.Namespace) -> Reconstructor:
+    if args.weights is None and args.model is None:
+        raise UsageError("give --model, --weights, or both")
+    if args.weights is not None and Path(args.weights).is_dir() and args.model is None:
+        return Reconstructor.from_pretrained(args.weights, device=args.device,
+                                             preprocess=args.preprocess)
+    if args.weights is not None and not Path(args.weights).exists():
+        raise UsageError(f"{args.weights}: no such file or folder")
+    return Reconstructor(args.model or DEFAULT_MODEL, weights=args.weights, device=args.device,
+                         preprocess=args.preprocess)
+
+
+def _check_output(path: Path | None) -> None:
+    if path is not None and not path.parent.is_dir():
+        raise UsageError(f"{path}: its folder does not exist")
+
+
+def _run(args: argparse.Namespace) -> int:
+    for path in (args.json, args.markdown):
+        _check_output(path)
+    dataset = ShapeNetDataset(
+        args.data, args.split, taxonomy_json=args.taxonomy_json, rendering_root=args.rendering_root,
+        voxel_root=args.voxel_root, n_views=args.views, view_selection=args.view_selection,
+        seed=args.seed,
+    )
+    if len(dataset) == 0:
+        raise UsageError(f"{args.data}: no {args.split} samples with {args.views} view(s) found")
+    report = evaluate(
+        _reconstructor(args), dataset, thresholds=args.thresholds,
+        f_score_threshold=args.fscore_threshold, f_score_sampling=args.fscore_sampling,
+        compute_f_score=not args.no_fscore,
+        batch_size=args.batch_size, limit=args.limit, progress=not args.quiet,
+    )
+    markdown = report.to_markdown()
+    if args.json is not None:
+        write_bytes_atomic(args.json, (json.dumps(report.to_dict(), indent=2) + "\n").encode())
+    if args.markdown is not None:
+        write_bytes_atomic(args.markdown, markdown.encode())
+    sys.stdout.write(markdown)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``pix2vox-eval``.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success; 2 for a mistake in the arguments or inputs (one line on stderr, no report
+        file); 130 when interrupted.
+    """
+    logging.basicConfig(format=f"{PROG}: %(levelname)s: %(message)s", level=logging.WARNING)
+    try:
+        return _run(build_parser().parse_args(argv))
+    except SystemExit as exit_:  # --help, --version
+        return int(exit_.code or 0)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, Pix2VoxError, ValueError, OSError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

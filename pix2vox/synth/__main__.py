@@ -1,0 +1,7 @@
+"""``python -m pix2vox.synth``: the same as ``pix2vox-synth``."""
+
+import sys
+
+from pix2vox.synth.cli import main
+
+sys.exit(main())
