@@ -237,7 +237,7 @@ def _draw_panel(
     ax: Axes, result: Result, kind: Panel, threshold: float, elevation: float, azimuth: float, pixels: int
 ) -> None:
     ax.set_axis_off()
-    ax.set_title(f"{kind}, azimuth {azimuth:.0f}°", fontsize=9)
+    ax.set_title(f"{kind}, {azimuth:.0f}°", fontsize=9)
     occupancy = result.occupancy(threshold)
     if not occupancy.any():
         ax.text(0.5, 0.5, f"nothing ≥ {threshold:g}", transform=ax.transAxes, ha="center", va="center")
@@ -309,7 +309,10 @@ def preview(
     rows = (1 if views else 0) + len(panels)
     cols = max(len(azimuths) if panels else 0, len(views))
     figure = _figure(rows, cols, panel_size, dpi)
-    grid = figure.add_gridspec(rows, cols, left=0.01, right=0.99, bottom=0.01, top=0.93, wspace=0.02, hspace=0.12)
+    title = 0.3 / panel_size  # room for a title line, as a fraction of a panel
+    grid = figure.add_gridspec(
+        rows, cols, left=0.01, right=0.99, bottom=0.01, top=1 - title / rows, wspace=0.02, hspace=title
+    )
     pixels = int(round(panel_size * dpi))
     for i, view in enumerate(views):
         _show_view(figure.add_subplot(grid[0, i]), view, f"view {i + 1}")
