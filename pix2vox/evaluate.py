@@ -12,7 +12,6 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from pix2vox.datasets.missing import MissingFile

@@ -1,4 +1,9 @@
-"""Finding weights: files shipped with the package, the Hugging Face Hub cache, or a download."""
+"""Finding weights: files shipped with the package, the Hugging Face Hub cache, or a download.
+
+Downloads go through ``huggingface_hub.hf_hub_download`` (so the normal cache, ``HF_ENDPOINT``,
+``HF_HUB_OFFLINE``, ``HF_HUB_CACHE``/``HF_HOME`` and tokens work as everywhere else), tagged with
+this library's name and version.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,52 @@ import logging
 import os
 from pathlib import Path
 
+from huggingface_hub import constants as hf_constants
+
 from .errors import CheckpointError, Pix2VoxError
+from .layout import CONFIG_NAME, WEIGHTS_NAME, parse_config
 from .registry import Weights
+
+__all__ = [
+    "CONFIG_NAME",
+    "WEIGHTS_NAME",
+    "DownloadError",
+    "cache_folder",
+    "download_folder",
+    "hub_download",
+    "is_offline",
+    "resolve_weights",
+    "sha256_of",
+    "verify_sha256",
+]
 
 logger = logging.getLogger(__name__)
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
+# huggingface_hub reads HF_HUB_OFFLINE and HF_HUB_CACHE once, when it is imported. A variable set
+# or changed after pix2vox is imported (in a notebook, by a test) wins over huggingface_hub's value;
+# otherwise huggingface_hub's (possibly patched) constants rule.
+_ENV_AT_IMPORT = {key: os.environ.get(key) for key in ("HF_HUB_OFFLINE", "HF_HUB_CACHE")}
 
 
 class DownloadError(Pix2VoxError, OSError):
     """Weights could not be fetched and are not in the local cache."""
+
+
+def is_offline() -> bool:
+    """Whether Hub downloads are off (``HF_HUB_OFFLINE=1``)."""
+    value = os.environ.get("HF_HUB_OFFLINE")
+    if value != _ENV_AT_IMPORT["HF_HUB_OFFLINE"]:
+        return (value or "").upper() in ("1", "ON", "YES", "TRUE")
+    return bool(hf_constants.HF_HUB_OFFLINE)
+
+
+def cache_folder(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The Hub cache in use: ``cache_dir``, else ``HF_HUB_CACHE`` (default ``~/.cache/huggingface/hub``)."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    value = os.environ.get("HF_HUB_CACHE")
+    changed = value != _ENV_AT_IMPORT["HF_HUB_CACHE"]
+    return Path(os.path.expandvars(value) if changed and value else hf_constants.HF_HUB_CACHE).expanduser()
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -34,8 +74,9 @@ def verify_sha256(path: Path, expected: str) -> None:
     actual = sha256_of(path)
     if actual != expected.lower():
         raise CheckpointError(
-            f"{path}: SHA-256 mismatch (expected {expected}, got {actual}); the file is corrupt or "
-            "was tampered with and was not used. Delete it from the cache and download it again."
+            f"{path}: SHA-256 mismatch (expected {expected}, got {actual}); the file is corrupt or was "
+            "tampered with and was not used. Delete it from the Hugging Face cache (`hf cache delete`, or remove "
+            "the models--… folder under HF_HUB_CACHE) and download it again."
         )
 
 
@@ -49,36 +90,75 @@ def hub_download(
 ) -> Path:
     """``hf_hub_download`` with this library's name and version, and errors users understand.
 
-    Honours ``HF_HUB_OFFLINE``, ``HF_HUB_CACHE``/``HF_HOME`` and ``HF_ENDPOINT`` as
-    ``huggingface_hub`` does.
+    Args:
+        repo_id: Hub repository, ``"org/name"``.
+        filename: file in it.
+        revision: branch, tag or full 40-hex commit hash (default ``"main"``).
+        cache_dir: Hub cache (default ``HF_HUB_CACHE``).
+        local_files_only: use the cache only, as ``HF_HUB_OFFLINE=1`` does.
+
+    Returns:
+        Path of the file in the cache (``…/models--org--name/snapshots/<commit>/filename``).
 
     Raises:
-        DownloadError: no connection (or offline mode) and no cached copy, or no such file.
+        DownloadError: offline or unreachable with no cached copy, no such repository,
+            revision or file, or the download failed.
     """
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
     from . import __version__
 
+    offline = local_files_only or is_offline()
+    cache = cache_folder(cache_dir)
+    where = f"{repo_id}@{revision or 'main'}"
     try:
         path = hf_hub_download(
             repo_id,
             filename,
             revision=revision,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
+            cache_dir=cache,
+            local_files_only=offline,
             library_name="pix2vox",
             library_version=__version__,
         )
     except LocalEntryNotFoundError:
+        reason = "offline mode is on (HF_HUB_OFFLINE=1)" if offline else f"the Hub ({hf_constants.ENDPOINT}) cannot be reached"
         raise DownloadError(
-            f"cannot download {filename} of {repo_id}@{revision or 'main'} and it is not in the local cache. "
-            "Connect to the Hugging Face Hub once (the file is then cached), set HF_HUB_CACHE to a cache "
-            "that holds it, or pass a local file with weights=... / a folder to Reconstructor.from_pretrained(...)"
+            f"{filename} of {where} is not in the Hugging Face cache ({cache}) and {reason}. "
+            "Download it once while online (it is then cached), point HF_HUB_CACHE or cache_dir= at a cache that "
+            "holds it, or use local files: Reconstructor(name, weights='model.safetensors' or the authors' .pth), "
+            "or Reconstructor.from_pretrained('folder')"
         ) from None
-    except (EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError) as error:
-        raise DownloadError(f"{repo_id}@{revision or 'main'} has no file {filename} ({type(error).__name__})") from None
+    except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as error:
+        raise DownloadError(f"{where} has no file {filename} ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+    except OSError as error:  # other HTTP errors, connection lost during the transfer, cache not writable
+        raise DownloadError(f"downloading {filename} of {where} failed: {error}") from None
     return Path(path)
+
+
+def download_folder(
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+    sha256: str | None = None,
+) -> tuple[Path, Path]:
+    """``config.json`` and ``model.safetensors`` of a Hub repository in our layout, from the cache or downloaded.
+
+    ``config.json`` is fetched first: it is the file the Hub counts downloads by.
+
+    Raises:
+        DownloadError: see :func:`hub_download`.
+        CheckpointError: ``sha256`` is given and the weights file does not match it (the file is not used).
+    """
+    options = dict(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
+    config = hub_download(repo_id, CONFIG_NAME, **options)
+    weights = hub_download(repo_id, WEIGHTS_NAME, **options)
+    if sha256:
+        verify_sha256(weights, sha256)
+    return config, weights
 
 
 def resolve_weights(
@@ -86,18 +166,33 @@ def resolve_weights(
     *,
     revision: str | None = None,
     cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
 ) -> Path:
     """Local path of the weights file of a registry record, downloading it if needed.
 
     A folder shipped with the package (``local_dir``) wins over the Hub. The SHA-256 is checked
-    when the record has one and ``revision`` is not overridden.
+    when the record has one and ``revision`` is not overridden; the repository's ``config.json``
+    must describe the record's architecture.
+
+    Raises:
+        DownloadError: see :func:`hub_download`.
+        CheckpointError: checksum mismatch, or the repository holds another architecture.
     """
     if weights.local_dir is not None and (weights.local_dir / weights.filename).is_file():
         path = weights.local_dir / weights.filename
-    elif weights.repo_id is None:
+        if weights.sha256:
+            verify_sha256(path, weights.sha256)
+        return path
+    if weights.repo_id is None:
         raise DownloadError(f"{weights.name} has no published weights; pass weights=PATH")
-    else:
-        path = hub_download(weights.repo_id, weights.filename, revision=revision or weights.revision, cache_dir=cache_dir)
-    if weights.sha256 and revision in (None, weights.revision):
-        verify_sha256(path, weights.sha256)
+    pinned = revision in (None, weights.revision)
+    options = dict(revision=revision or weights.revision, cache_dir=cache_dir, local_files_only=local_files_only)
+    if weights.filename != WEIGHTS_NAME:
+        path = hub_download(weights.repo_id, weights.filename, **options)
+        if weights.sha256 and pinned:
+            verify_sha256(path, weights.sha256)
+        return path
+    config, path = download_folder(weights.repo_id, sha256=weights.sha256 if pinned else None, **options)
+    if parse_config(config).architecture != weights.architecture:
+        raise CheckpointError(f"{config}: {weights.repo_id} holds another architecture than {weights.name}")
     return path

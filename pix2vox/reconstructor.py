@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -15,16 +14,16 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_into, read_checkpoint
 from .errors import CheckpointError
-from .hub import CONFIG_NAME, WEIGHTS_NAME, hub_download, resolve_weights
+from .hub import download_folder, resolve_weights
+from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
 from .models import Architecture, Pix2Vox
 from .preprocess import MODES, Mode, PreprocessConfig, View, preprocess
-from .registry import get_weights
+from .registry import Weights, find_repo, get_weights, list_models
 from .result import Result
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-"""Version of our ``config.json`` layout."""
+__all__ = ["FORMAT_VERSION", "Reconstructor"]
 
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 
@@ -56,8 +55,15 @@ class Reconstructor:
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda:1"``, …
         preprocess: ``"auto"`` for users' pictures, ``"official"`` to reproduce the authors'
             test-time transforms on ShapeNet-like renderings (see :mod:`pix2vox.preprocess`).
-        revision: Hub revision overriding the registry's.
+        revision: Hub revision overriding the registry's (the SHA-256 is then not checked).
         cache_dir: Hub cache folder (default: ``HF_HUB_CACHE``).
+        local_files_only: never download, as with ``HF_HUB_OFFLINE=1``.
+
+    Raises:
+        UnknownModelError: ``model`` is not registered.
+        DownloadError: the weights are neither cached nor downloadable (the message says how
+            to work offline).
+        CheckpointError: the file is unreadable, does not fit ``model``, or fails its SHA-256.
 
     Example:
         >>> rec = Reconstructor("pix2voxpp-a", weights="Pix2Vox++-A-ShapeNet.pth")  # doctest: +SKIP
@@ -74,6 +80,7 @@ class Reconstructor:
         preprocess: Mode = "auto",
         revision: str | None = None,
         cache_dir: str | os.PathLike | None = None,
+        local_files_only: bool = False,
     ):
         record = get_weights(model)
         if weights is not None and Path(weights).is_dir():
@@ -81,7 +88,8 @@ class Reconstructor:
         elif weights is not None:
             path = Path(weights)
         else:
-            path = resolve_weights(record, revision=revision, cache_dir=cache_dir)
+            path = resolve_weights(record, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
+        self._record = record
         self._setup(
             name=record.name,
             architecture=record.architecture,
@@ -102,47 +110,79 @@ class Reconstructor:
         preprocess: Mode = "auto",
         revision: str | None = None,
         cache_dir: str | os.PathLike | None = None,
+        local_files_only: bool = False,
     ) -> Reconstructor:
         """Load a folder or Hub repository in our layout (``config.json`` + ``model.safetensors``).
 
         Args:
-            repo_id_or_path: a local folder, or a Hub repository id such as ``"org/name"``.
+            repo_id_or_path: a local folder (e.g. written by :meth:`save_pretrained` or
+                ``pix2vox-convert``, or a snapshot folder of the Hub cache), or a Hub repository
+                id such as ``"org/name"`` (``"hf-hub:org/name"`` also works).
             device: see :class:`Reconstructor`.
             preprocess: see :class:`Reconstructor`.
-            revision: Hub revision (branch, tag or full commit hash).
-            cache_dir: Hub cache folder.
+            revision: Hub revision (branch, tag or full commit hash). For a repository of the
+                registry the default is its pinned revision, and the SHA-256 is checked.
+            cache_dir: Hub cache folder (default: ``HF_HUB_CACHE``).
+            local_files_only: never download, as with ``HF_HUB_OFFLINE=1``.
+
+        Raises:
+            CheckpointError: a folder lacks a file, the config is not ours, or the weights do
+                not fit it or fail the checksum.
+            DownloadError: a repository that is neither cached nor downloadable.
         """
-        folder = Path(repo_id_or_path)
+        text = os.fspath(repo_id_or_path)
+        folder = Path(text)
         if folder.is_dir():
-            config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
-            for needed in (config_path, weights_path):
-                if not needed.is_file():
-                    raise CheckpointError(f"{folder}: missing {needed.name} (expected {CONFIG_NAME} and {WEIGHTS_NAME})")
-        elif not _REPO_ID.fullmatch(str(repo_id_or_path)):
-            raise CheckpointError(f"{repo_id_or_path}: no such folder (nor a Hub repository id like 'org/name')")
+            config_path, weights_path = folder_files(folder)
+        elif folder.is_file():
+            raise CheckpointError(f"{text}: a file, not a folder; load a single weights file with Reconstructor(name, weights=...)")
         else:
-            repo_id = str(repo_id_or_path)
-            config_path = hub_download(repo_id, CONFIG_NAME, revision=revision, cache_dir=cache_dir)
-            weights_path = hub_download(repo_id, WEIGHTS_NAME, revision=revision, cache_dir=cache_dir)
-        try:
-            config = json.loads(config_path.read_text())
-            architecture = Architecture.from_dict(config["architecture"])
-            preprocess_config = PreprocessConfig.from_dict(config["preprocess"])
-            name, threshold = str(config["name"]), float(config["threshold"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise CheckpointError(f"{config_path}: not a pix2vox config ({type(error).__name__}: {error})") from None
+            repo_id = text.removeprefix("hf-hub:")
+            if not _REPO_ID.fullmatch(repo_id):
+                hint = f"; for the registered model use Reconstructor({text!r})" if text in list_models() else ""
+                raise CheckpointError(f"{text}: no such folder (nor a Hub repository id like 'org/name'){hint}")
+            known = find_repo(repo_id)
+            pinned = known is not None and revision in (None, known.revision)
+            config_path, weights_path = download_folder(
+                repo_id,
+                revision=revision or (known.revision if known else None),
+                cache_dir=cache_dir,
+                local_files_only=local_files_only,
+                sha256=known.sha256 if pinned else None,
+            )
+        record = parse_config(config_path)
         self = cls.__new__(cls)
+        self._record = record
         self._setup(
-            name=name,
-            architecture=architecture,
-            config=preprocess_config,
-            threshold=threshold,
+            name=record.name,
+            architecture=record.architecture,
+            config=record.preprocess,
+            threshold=record.threshold,
             state=read_checkpoint(weights_path),
             source=str(weights_path),
             device=device,
             mode=preprocess,
         )
         return self
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        """Write this model as a folder in our layout, ready for the Hub or :meth:`from_pretrained`.
+
+        Writes ``model.safetensors`` (one flat state dict, contiguous CPU tensors, metadata
+        ``{"format": "pt"}``), ``config.json`` (:meth:`config`) and a ``README.md`` model card.
+        Files are written to temporary names and renamed when all are complete, so an error
+        leaves no half-written file. Existing files of these names are replaced.
+
+        Returns:
+            The folder.
+        """
+        return write_folder(directory, self.model.state_dict(), self.weights)
+
+    @property
+    def weights(self) -> Weights:
+        """The record of the loaded checkpoint (registry metadata when known), with the current threshold."""
+        record = getattr(self, "_record", None) or Weights(name=self.name, architecture=self.architecture, license="unknown")
+        return record.replace(name=self.name, architecture=self.architecture, preprocess=self.preprocess_config, threshold=self.threshold)
 
     def _setup(
         self,
@@ -175,18 +215,8 @@ class Reconstructor:
         return self.model.architecture
 
     def config(self) -> dict:
-        """Our ``config.json`` content for these weights."""
-        from . import __version__
-
-        return {
-            "format_version": FORMAT_VERSION,
-            "name": self.name,
-            "architecture": self.architecture.to_dict(),
-            "preprocess": self.preprocess_config.to_dict(),
-            "threshold": self.threshold,
-            "library_name": "pix2vox",
-            "library_version": __version__,
-        }
+        """Our ``config.json`` content for these weights (format version, name, architecture, preprocessing, threshold)."""
+        return make_config(self.weights)
 
     def preprocess(self, views: View | Iterable[View]) -> torch.Tensor:
         """Preprocess one object's views: ``(V, 3, 224, 224)`` float32, exactly what the network sees."""

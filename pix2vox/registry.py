@@ -7,6 +7,7 @@ what the papers report for them.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,19 @@ class Weights:
     license: str = "MIT"
     training_data: str = ""
     original_file: str | None = None
+
+    def __post_init__(self) -> None:
+        # huggingface_hub only treats a full 40-hex hash as a commit; a short one would be looked
+        # up as a branch name and fail far from here.
+        if re.fullmatch(r"[0-9a-f]{7,39}", self.revision):
+            raise ValueError(f"{self.name}: revision {self.revision!r} looks like a short commit hash; pin the full 40-hex hash")
+        if self.sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise ValueError(f"{self.name}: sha256 must be 64 lowercase hex digits, got {self.sha256!r}")
+
+    @property
+    def pinned(self) -> bool:
+        """Whether ``revision`` is a full commit hash (immutable), not a branch or tag."""
+        return re.fullmatch(r"[0-9a-f]{40}", self.revision) is not None
 
     def replace(self, **changes: Any) -> Weights:
         """A copy with some fields changed."""
@@ -119,6 +133,26 @@ _REGISTRY: dict[str, Weights] = {
 def list_models() -> list[str]:
     """Names of all registered checkpoints, sorted."""
     return sorted(_REGISTRY)
+
+
+def register(weights: Weights, *, overwrite: bool = False) -> Weights:
+    """Add a checkpoint to the registry, so that ``Reconstructor(weights.name)`` finds it.
+
+    For checkpoints of your own published in our layout (see :meth:`Reconstructor.save_pretrained`),
+    e.g. ``register(get_weights("pix2voxpp-a").replace(name="my-chairs", repo_id="me/chairs"))``.
+
+    Raises:
+        ValueError: the name is taken and ``overwrite`` is false.
+    """
+    if weights.name in _REGISTRY and not overwrite:
+        raise ValueError(f"{weights.name!r} is already registered; pass overwrite=True to replace it")
+    _REGISTRY[weights.name] = weights
+    return weights
+
+
+def find_repo(repo_id: str) -> Weights | None:
+    """The registered checkpoint published in Hub repository ``repo_id``, if any."""
+    return next((w for w in _REGISTRY.values() if w.repo_id == repo_id), None)
 
 
 def get_weights(name: str) -> Weights:

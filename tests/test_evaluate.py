@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from pix2vox import Reconstructor
 from pix2vox.cli.evaluate import main
@@ -122,3 +123,18 @@ def test_report_markdown_with_paper_columns():
     assert "| chair (03001627) | 2 | 0.5500 | 0.4000 | 0.2500 | 0.567 |" in text
     assert "| **overall** | 3 | 0.6000 | 0.4000 | 0.2500 | 0.661 |" in text
     assert json.loads(json.dumps(report.to_dict()))["categories"][1]["n"] == 1
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_report_matches_cpu(data, original_checkpoint, tmp_path):
+    reports = {}
+    for device in ("cpu", "cuda"):
+        out = tmp_path / f"{device}.json"
+        args = ["--model", MODEL, "--weights", str(original_checkpoint(MODEL)), "--data", str(data),
+                "--views", "3", "--device", device, "--no-fscore", "--json", str(out), "--quiet"]
+        assert main(args) == 0
+        reports[device] = json.loads(out.read_text())
+    # cuDNN and CPU kernels round differently; a few voxels near a threshold may flip.
+    for cpu, cuda in zip(reports["cpu"]["samples"], reports["cuda"]["samples"]):
+        np.testing.assert_allclose(cuda["iou"], cpu["iou"], atol=0.01)

@@ -12,9 +12,9 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from pix2vox import __version__
+from pix2vox.cli.args import OneLineParser, UsageError, positive_int, threshold
 from pix2vox.datasets import ShapeNetDataset
 from pix2vox.errors import Pix2VoxError
 from pix2vox.evaluate import evaluate
@@ -45,38 +45,9 @@ examples:
 """
 
 
-class UsageError(Exception):
-    """A mistake in the command line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see --help)")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pix2vox-eval``."""
-    p = _Parser(prog=PROG, description="Evaluate a Pix2Vox model on a ShapeNet-layout dataset.",
+    p = OneLineParser(prog=PROG, description="Evaluate a Pix2Vox model on a ShapeNet-layout dataset.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help=f"registered model name (default with --weights: {DEFAULT_MODEL})")
     p.add_argument("--weights", help="weights file or folder")
@@ -85,18 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rendering-root", help="default ROOT/ShapeNetRendering")
     p.add_argument("--voxel-root", help="default ROOT/ShapeNetVox32")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
-    p.add_argument("--views", type=_positive, default=1, help="views per object (default 1)")
+    p.add_argument("--views", type=positive_int, default=1, help="views per object (default 1)")
     p.add_argument("--view-selection", default="first", choices=("first", "random"))
     p.add_argument("--seed", type=int, default=0, help="seed of --view-selection random")
-    p.add_argument("--thresholds", type=_threshold, nargs="+", default=list(DEFAULT_THRESHOLDS),
+    p.add_argument("--thresholds", type=threshold, nargs="+", default=list(DEFAULT_THRESHOLDS),
                    metavar="T", help="IoU thresholds (default: 0.2 0.3 0.4 0.5)")
-    p.add_argument("--fscore-threshold", type=_threshold,
+    p.add_argument("--fscore-threshold", type=threshold,
                    help="threshold of the F-score@1%% (default: the checkpoint's)")
     p.add_argument("--fscore-sampling", default="mesh", choices=("mesh", "what3d", "voxels"),
                    help="surface points of the F-score (see pix2vox.metrics.f_score; default mesh)")
     p.add_argument("--no-fscore", action="store_true", help="skip the F-score")
-    p.add_argument("--batch-size", type=_positive, default=8, help="objects per forward pass")
-    p.add_argument("--limit", type=_positive, metavar="K", help="only the first K objects")
+    p.add_argument("--batch-size", type=positive_int, default=8, help="objects per forward pass")
+    p.add_argument("--limit", type=positive_int, metavar="K", help="only the first K objects")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--preprocess", default="official", choices=("official", "auto"),
                    help="official (default): the authors' transforms for ShapeNet renderings")

@@ -10,9 +10,9 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from pix2vox import __version__
+from pix2vox.cli.args import OneLineParser, UsageError, positive_int
 from pix2vox.synth.dataset import SynthConfig, generate_dataset
 from pix2vox.synth.shapes import CATEGORIES
 
@@ -32,25 +32,6 @@ example:
 """
 
 
-class UsageError(Exception):
-    """A mistake in the command line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see --help)")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _category(text: str) -> str:
     by_id = {c.taxonomy_id: name for name, c in CATEGORIES.items()}
     if text in CATEGORIES:
@@ -62,21 +43,21 @@ def _category(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pix2vox-synth``."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog=PROG,
         description="Generate a procedural dataset in the ShapeNetRendering/ShapeNetVox32 layout.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", required=True, metavar="ROOT", help="output folder")
-    parser.add_argument("--objects", required=True, type=_positive, metavar="N",
+    parser.add_argument("--objects", required=True, type=positive_int, metavar="N",
                         help="number of objects (categories are assigned round-robin)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--views", type=_positive, default=24, help="renderings per object (default: 24)")
-    parser.add_argument("--size", type=_positive, default=137, help="image side in pixels (default: 137)")
+    parser.add_argument("--views", type=positive_int, default=24, help="renderings per object (default: 24)")
+    parser.add_argument("--size", type=positive_int, default=137, help="image side in pixels (default: 137)")
     parser.add_argument("--categories", nargs="+", type=_category, metavar="NAME",
                         help="categories to generate (default: all)")
-    parser.add_argument("--workers", type=_positive, default=1,
+    parser.add_argument("--workers", type=positive_int, default=1,
                         help="worker processes (default: 1; the output does not depend on it)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -1,0 +1,101 @@
+"""``pix2vox-convert``: turn one of the authors' ``.pth`` files into a folder ready for the Hub.
+
+Mistakes (unknown model, missing or truncated file, a file of another variant) end with one line
+on stderr, ``pix2vox-convert: error: <problem>``, exit status 2, and no output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from pix2vox import Pix2VoxError, __version__, list_models
+from pix2vox.convert import TOLERANCE, convert_original, write_cards
+
+__all__ = ["main"]
+
+PROG = "pix2vox-convert"
+
+EPILOG = f"""\
+examples:
+  {PROG} Pix2Vox++-A-ShapeNet.pth --model pix2voxpp-a --output weights/pix2voxpp-a
+  {PROG} --write-cards weights          (regenerate weights/*/config.json and README.md)
+
+The folder gets model.safetensors, config.json and README.md. The converted model is run
+against the original file on random views (outputs must agree within {TOLERANCE:g}); the
+SHA-256 of model.safetensors and the upload command are printed. See weights/README.md.
+"""
+
+
+class UsageError(Exception):
+    """A mistake in the command line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``pix2vox-convert``."""
+    parser = _Parser(
+        prog=PROG,
+        description="Convert one of the authors' .pth checkpoints into a folder ready for the Hugging Face Hub.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("original", nargs="?", metavar="ORIGINAL.pth", help="the authors' checkpoint file")
+    parser.add_argument("--model", choices=list_models(), metavar="NAME", help=f"registry name: {', '.join(list_models())}")
+    parser.add_argument("--output", "-o", metavar="DIR", help="folder to write (created if needed)")
+    parser.add_argument("--write-cards", metavar="DIR", help="write DIR/<name>/config.json and README.md for every published model, then exit")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.write_cards:
+        if args.original or args.output or args.model:
+            raise UsageError("--write-cards takes no other argument (see --help)")
+        for folder in write_cards(args.write_cards):
+            print(folder)
+        return 0
+    if not (args.original and args.model and args.output):
+        raise UsageError("ORIGINAL.pth, --model and --output are required (see --help)")
+    report = convert_original(args.original, args.model, args.output)
+    print(f"wrote {report.output}: {', '.join(f.name for f in report.files)}")
+    print(f"checked against {report.source}: largest output difference {report.max_abs_diff:.3g} (tolerance {TOLERANCE:g})")
+    print(f"sha256 of model.safetensors: {report.sha256}")
+    if report.upload_command:
+        print(f"upload with:\n  {report.upload_command}")
+        print("then pin the commit it prints and this sha256 in pix2vox/registry.py")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``pix2vox-convert``.
+
+    Args:
+        argv: arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success; 2 for a mistake in the arguments or the input file (one line on stderr,
+        no output folder left behind); 130 when interrupted.
+    """
+    logging.basicConfig(format=f"{PROG}: %(levelname)s: %(message)s", level=logging.WARNING)
+    try:
+        return _run(build_parser().parse_args(argv))
+    except SystemExit as exit_:  # --help, --version
+        return int(exit_.code or 0)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, Pix2VoxError, OSError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,479 @@
+"""Pretrained weights: registry, Hub download and cache, offline use, folders, conversion, cards.
+
+Everything runs offline: a Hub stand-in on 127.0.0.1 (``tests/hub_server.py``) serves a tiny
+converted ``pix2voxpp-f`` checkpoint, ``huggingface_hub.constants`` are pointed at it and at a
+temporary cache, and any connection to another host fails the test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from huggingface_hub import ModelCard
+from huggingface_hub import constants as hf_constants
+from safetensors import safe_open
+
+import pix2vox
+from pix2vox import CheckpointError, Reconstructor, UnknownModelError, get_weights, list_models
+from pix2vox import registry
+from pix2vox.cli.convert import main as convert_main
+from pix2vox.convert import convert_original, max_output_difference, write_cards
+from pix2vox.hub import DownloadError, sha256_of
+from pix2vox.layout import FORMAT_VERSION
+from pix2vox.model_card import model_card
+from pix2vox.models import ARCHITECTURES
+from pix2vox.registry import Weights
+from pix2vox.testing import save_random_original_checkpoint
+
+from .conftest import VARIANTS
+from .hub_server import HubServer
+
+ROOT = Path(__file__).resolve().parent.parent
+REPO = "test-org/tiny-pix2voxpp-f"
+CACHE_FOLDER = "models--test-org--tiny-pix2voxpp-f"
+V1 = hashlib.sha1(b"release 1").hexdigest()
+V2 = hashlib.sha1(b"release 2").hexdigest()
+FILES = ("model.safetensors", "config.json", "README.md")
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection to a host other than this machine."""
+    connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"test tried to reach {address}")
+        return connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+# ------------------------------------------------------------------------------------------------
+# Fixtures: a tiny checkpoint, converted twice (two releases), served by a Hub stand-in
+
+
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("originals")
+    return {v: save_random_original_checkpoint(folder / f"{v}.pth", "pix2voxpp-f", seed=seed) for v, seed in ((V1, 3), (V2, 4))}
+
+
+@pytest.fixture(scope="module")
+def releases(originals: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Commit → converted folder."""
+    folder = tmp_path_factory.mktemp("releases")
+    return {v: convert_original(pth, "pix2voxpp-f", folder / v).output for v, pth in originals.items()}
+
+
+@pytest.fixture(scope="module")
+def reference(originals: dict[str, Path]) -> Reconstructor:
+    """Release 1 loaded straight from the original file."""
+    return Reconstructor("pix2voxpp-f", weights=originals[V1], device="cpu")
+
+
+def _same_weights(a: Reconstructor, b: Reconstructor) -> bool:
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.fixture
+def hub(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """A running Hub stand-in serving two releases of ``REPO`` (``main`` → V1, ``v2`` → V2),
+    with huggingface_hub's endpoint and cache pointed at it and at an empty temporary cache."""
+    server = HubServer()
+    repo = server.repo(REPO)
+    for commit, branch in ((V1, "main"), (V2, "v2")):
+        repo.commit(commit, {name: (releases[commit] / name).read_bytes() for name in FILES}, branch=branch)
+    server.start()
+    monkeypatch.setattr(hf_constants, "ENDPOINT", server.url)
+    monkeypatch.setattr(hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def record(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Weights:
+    """A registry entry for ``REPO`` pinned to release 1 with its SHA-256."""
+    weights = get_weights("pix2voxpp-f").replace(
+        name="tiny-hub", repo_id=REPO, revision=V1, sha256=sha256_of(releases[V1] / "model.safetensors"), original_file=None
+    )
+    monkeypatch.setitem(registry._REGISTRY, weights.name, weights)
+    return weights
+
+
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Registry
+
+
+def test_registry_records() -> None:
+    assert list_models() == sorted(VARIANTS)
+    for name in VARIANTS:
+        w = get_weights(name)
+        assert w.name == name and w.architecture == ARCHITECTURES[name]
+        assert w.repo_id == f"pix2vox/{name}-shapenet" and w.filename == "model.safetensors"
+        assert w.revision == "main" or w.pinned  # a release pins a 40-hex commit
+        assert w.paper and w.training_data and w.license and w.num_params > 0 and w.original_file
+    assert get_weights("pix2voxpp-a").reported_iou[1] == 0.670
+    with pytest.raises(UnknownModelError, match="unknown model 'nope'; known models: pix2vox-a, pix2vox-f"):
+        get_weights("nope")
+
+
+def test_register_and_record_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    mine = registry.register(get_weights("pix2voxpp-f").replace(name="mine", repo_id="me/mine"))
+    assert get_weights("mine") is mine and "mine" in list_models() and registry.find_repo("me/mine") is mine
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(mine)
+    registry.register(mine.replace(threshold=0.4), overwrite=True)
+    assert get_weights("mine").threshold == 0.4
+    with pytest.raises(ValueError, match="short commit hash"):
+        mine.replace(revision="1a2b3c4")
+    with pytest.raises(ValueError, match="sha256"):
+        mine.replace(sha256="abc")
+    assert mine.replace(revision=V1).pinned and not mine.pinned
+
+
+# ------------------------------------------------------------------------------------------------
+# Reconstructor(name): download, cache, offline, checksum, revisions
+
+
+def test_first_download_then_cache_without_server(hub: HubServer, record: Weights, reference: Reconstructor, tmp_path: Path) -> None:
+    rec = Reconstructor("tiny-hub", device="cpu")
+    assert _same_weights(rec, reference)
+    assert hub.count("GET", f"/{REPO}/resolve/{V1}/model.safetensors") == 1
+    assert hub.count("GET", f"/{REPO}/resolve/{V1}/config.json") == 1  # the file the Hub counts downloads by
+    agents = {agent for _, path, agent in hub.requests if "/resolve/" in path}
+    assert agents and all(f"pix2vox/{pix2vox.__version__}" in agent for agent in agents)
+    snapshot = tmp_path / "hf-cache" / CACHE_FOLDER / "snapshots" / V1
+    assert (snapshot / "model.safetensors").is_file() and (snapshot / "config.json").is_file()
+
+    hub.stop()
+    again = Reconstructor("tiny-hub", device="cpu")
+    assert _same_weights(again, reference)
+
+
+def test_offline_with_a_warm_cache(hub: HubServer, record: Weights, reference: Reconstructor, monkeypatch) -> None:
+    Reconstructor("tiny-hub", device="cpu")
+    seen = len(hub.requests)
+    _offline(monkeypatch)
+    assert _same_weights(Reconstructor("tiny-hub", device="cpu"), reference)
+    assert _same_weights(Reconstructor.from_pretrained(REPO, device="cpu"), reference)  # registry repo: pinned V1
+    assert len(hub.requests) == seen
+
+
+def test_offline_set_in_the_environment_after_import(hub: HubServer, record: Weights, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1" if os.environ.get("HF_HUB_OFFLINE") != "1" else "yes")
+    with pytest.raises(DownloadError, match="offline mode is on"):
+        Reconstructor("tiny-hub", device="cpu")
+    assert hub.requests == []
+
+
+def test_offline_with_a_cold_cache(hub: HubServer, record: Weights, monkeypatch) -> None:
+    _offline(monkeypatch)
+    with pytest.raises(DownloadError) as caught:
+        Reconstructor("tiny-hub", device="cpu")
+    message = str(caught.value)
+    for hint in ("not in the Hugging Face cache", "HF_HUB_OFFLINE=1", "HF_HUB_CACHE", "weights=", "from_pretrained"):
+        assert hint in message
+    assert hub.requests == []
+    with pytest.raises(DownloadError, match="offline mode is on"):
+        Reconstructor.from_pretrained(REPO, device="cpu")
+
+
+def test_unreachable_hub_with_a_cold_cache(hub: HubServer, record: Weights, monkeypatch) -> None:
+    hub.stop()
+    monkeypatch.setattr("huggingface_hub.utils._http.time.sleep", lambda seconds: None)  # skip its 23 s of retries
+    with pytest.raises(DownloadError, match="cannot be reached.*weights="):
+        Reconstructor("tiny-hub", device="cpu")
+
+
+def test_cache_dir_argument_and_environment(hub: HubServer, record: Weights, tmp_path: Path, monkeypatch) -> None:
+    Reconstructor("tiny-hub", device="cpu", cache_dir=tmp_path / "mine")
+    assert (tmp_path / "mine" / CACHE_FOLDER / "snapshots" / V1 / "model.safetensors").is_file()
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "from-env"))
+    Reconstructor("tiny-hub", device="cpu")
+    assert (tmp_path / "from-env" / CACHE_FOLDER / "snapshots" / V1 / "model.safetensors").is_file()
+    assert not (tmp_path / "hf-cache" / CACHE_FOLDER).exists()
+
+
+def test_tampered_download_is_refused_and_not_used(hub: HubServer, record: Weights, releases, monkeypatch) -> None:
+    # the server hands out a valid checkpoint, but not the one whose hash the registry pins
+    hub.repo(REPO).commits[V1]["model.safetensors"] = (releases[V2] / "model.safetensors").read_bytes()
+    read = []
+    monkeypatch.setattr("pix2vox.reconstructor.read_checkpoint", lambda path: read.append(path))
+    with pytest.raises(CheckpointError, match=f"SHA-256 mismatch \\(expected {record.sha256}.*was not used"):
+        Reconstructor("tiny-hub", device="cpu")
+    assert read == []
+
+
+def test_tampered_cache_is_refused(hub: HubServer, record: Weights, releases) -> None:
+    Reconstructor("tiny-hub", device="cpu")  # now cached
+    blob = (Path(hf_constants.HF_HUB_CACHE) / CACHE_FOLDER / "snapshots" / V1 / "model.safetensors").resolve()
+    blob.write_bytes((releases[V2] / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="SHA-256 mismatch"):
+        Reconstructor("tiny-hub", device="cpu")
+
+
+def test_pinned_revision(hub: HubServer, record: Weights, originals, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub.repo(REPO).branches["main"] = V2  # the branch moved on: the pinned commit must not follow it
+    assert _same_weights(Reconstructor("tiny-hub", device="cpu"), Reconstructor("pix2voxpp-f", weights=originals[V1], device="cpu"))
+    assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 1 and hub.count("GET", "/resolve/main/") == 0
+
+    other = Reconstructor("tiny-hub", device="cpu", revision=V2)  # an explicit revision wins; no checksum then
+    assert _same_weights(other, Reconstructor("pix2voxpp-f", weights=originals[V2], device="cpu"))
+    assert hub.count("GET", f"/resolve/{V2}/model.safetensors") == 1
+
+    missing = "0" * 40
+    with pytest.raises(DownloadError, match=f"{REPO}@{missing} has no file config.json"):
+        Reconstructor("tiny-hub", device="cpu", revision=missing)
+    monkeypatch.setitem(registry._REGISTRY, "tiny-hub", record.replace(revision=missing))
+    with pytest.raises(DownloadError, match="has no file"):
+        Reconstructor("tiny-hub", device="cpu")
+
+
+def test_repository_with_another_architecture_is_refused(hub: HubServer, record: Weights, monkeypatch) -> None:
+    monkeypatch.setitem(registry._REGISTRY, "tiny-hub", record.replace(architecture=ARCHITECTURES["pix2vox-f"], sha256=None))
+    with pytest.raises(CheckpointError, match="another architecture"):
+        Reconstructor("tiny-hub", device="cpu")
+
+
+# ------------------------------------------------------------------------------------------------
+# from_pretrained: folders, Hub repositories, the Hub cache
+
+
+def test_from_pretrained_folder(releases, reference: Reconstructor) -> None:
+    for given in (releases[V1], str(releases[V1])):
+        rec = Reconstructor.from_pretrained(given, device="cpu", preprocess="official")
+        assert _same_weights(rec, reference)
+        assert rec.name == "pix2voxpp-f" and rec.threshold == 0.3 and rec.preprocess_mode == "official"
+        assert rec.preprocess_config == get_weights("pix2voxpp-f").preprocess
+
+
+def test_from_pretrained_hub_repository_then_its_cache(hub: HubServer, reference: Reconstructor, monkeypatch) -> None:
+    rec = Reconstructor.from_pretrained(f"hf-hub:{REPO}", device="cpu")
+    assert _same_weights(rec, reference)
+    assert hub.count("GET", f"/{REPO}/resolve/main/model.safetensors") == 1
+    cache = Path(hf_constants.HF_HUB_CACHE) / CACHE_FOLDER
+    assert (cache / "refs" / "main").read_text() == V1
+    snapshot = cache / "snapshots" / V1
+    assert (snapshot / "model.safetensors").is_symlink() or os.name == "nt"
+
+    hub.stop()  # the branch can no longer be resolved online: the cached copy is used
+    assert _same_weights(Reconstructor.from_pretrained(REPO, device="cpu"), reference)
+    _offline(monkeypatch)
+    assert _same_weights(Reconstructor.from_pretrained(REPO, device="cpu"), reference)
+    assert _same_weights(Reconstructor.from_pretrained(REPO, revision=V1, device="cpu"), reference)
+    assert _same_weights(Reconstructor.from_pretrained(snapshot, device="cpu"), reference)
+    with pytest.raises(DownloadError, match="offline mode"):
+        Reconstructor.from_pretrained(REPO, revision="v2", device="cpu")
+
+
+def test_from_pretrained_from_a_hand_made_hub_cache(releases, reference: Reconstructor, tmp_path: Path, monkeypatch) -> None:
+    # The layout huggingface_hub leaves: blobs named by hash, refs/main, snapshots/<commit>/ linking to blobs.
+    _offline(monkeypatch)
+    repo = tmp_path / "cache" / "models--someone--converted"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(V1)
+    snapshot = repo / "snapshots" / V1
+    snapshot.mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):
+        blob = repo / "blobs" / sha256_of(releases[V1] / name)
+        blob.write_bytes((releases[V1] / name).read_bytes())
+        (snapshot / name).symlink_to(os.path.relpath(blob, snapshot))
+    rec = Reconstructor.from_pretrained("someone/converted", cache_dir=tmp_path / "cache", device="cpu")
+    assert _same_weights(rec, reference)
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    assert _same_weights(Reconstructor.from_pretrained("someone/converted", device="cpu"), reference)
+
+
+def test_from_pretrained_registry_repository_uses_the_pinned_revision(hub: HubServer, record: Weights) -> None:
+    hub.repo(REPO).branches["main"] = V2
+    Reconstructor.from_pretrained(REPO, device="cpu")
+    assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 1 and hub.count("GET", "/resolve/main/") == 0
+
+
+def test_folder_errors(tmp_path: Path, releases) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CheckpointError, match="missing config.json and model.safetensors"):
+        Reconstructor.from_pretrained(empty)
+    half = tmp_path / "half"
+    half.mkdir()
+    (half / "config.json").write_bytes((releases[V1] / "config.json").read_bytes())
+    with pytest.raises(CheckpointError, match=r"half: missing model.safetensors.*save_pretrained"):
+        Reconstructor.from_pretrained(half)
+    (half / "model.safetensors").write_bytes((releases[V1] / "model.safetensors").read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="truncated"):
+        Reconstructor.from_pretrained(half)
+    (half / "config.json").write_text('{"name": "x"}')
+    with pytest.raises(CheckpointError, match="not a pix2vox config.json"):
+        Reconstructor.from_pretrained(half)
+    newer = json.loads((releases[V1] / "config.json").read_text()) | {"format_version": FORMAT_VERSION + 1}
+    (half / "config.json").write_text(json.dumps(newer))
+    with pytest.raises(CheckpointError, match="newer than this pix2vox reads"):
+        Reconstructor.from_pretrained(half)
+    with pytest.raises(CheckpointError, match="no such folder"):
+        Reconstructor.from_pretrained(tmp_path / "does" / "not" / "exist")
+    with pytest.raises(CheckpointError, match=r"use Reconstructor\('pix2voxpp-a'\)"):
+        Reconstructor.from_pretrained("pix2voxpp-a")
+    with pytest.raises(CheckpointError, match="a file, not a folder"):
+        Reconstructor.from_pretrained(releases[V1] / "model.safetensors")
+
+
+# ------------------------------------------------------------------------------------------------
+# save_pretrained
+
+
+def test_save_pretrained_round_trip(reference: Reconstructor, rendering_files, tmp_path: Path) -> None:
+    folder = reference.save_pretrained(tmp_path / "out")
+    assert folder == tmp_path / "out" and sorted(p.name for p in folder.iterdir()) == sorted(FILES)
+    with safe_open(folder / "model.safetensors", "pt") as file:
+        assert file.metadata() == {"format": "pt"}
+        assert set(file.keys()) == set(reference.model.state_dict())
+    assert json.loads((folder / "config.json").read_text()) == reference.config()
+    card = ModelCard((folder / "README.md").read_text())
+    assert card.data.library_name == "pix2vox" and card.data.pipeline_tag == "image-to-3d"
+
+    loaded = Reconstructor.from_pretrained(folder, device="cpu")
+    assert max_output_difference(reference.model, loaded.model) == 0.0
+    assert (loaded.predict(rendering_files[:2]).probabilities == reference.predict(rendering_files[:2]).probabilities).all()
+    assert loaded.config() == reference.config()
+
+
+def test_save_pretrained_keeps_a_changed_threshold(originals, tmp_path: Path) -> None:
+    rec = Reconstructor("pix2voxpp-f", weights=originals[V1], device="cpu")
+    rec.threshold = 0.45
+    assert Reconstructor.from_pretrained(rec.save_pretrained(tmp_path / "t"), device="cpu").threshold == 0.45
+
+
+def test_save_pretrained_writes_all_or_nothing(reference: Reconstructor, tmp_path: Path, monkeypatch) -> None:
+    def broken(weights: Weights) -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("pix2vox.layout.model_card", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        reference.save_pretrained(tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "config.json").write_text("old")
+    with pytest.raises(RuntimeError):
+        reference.save_pretrained(existing)
+    assert [p.name for p in existing.iterdir()] == ["config.json"] and (existing / "config.json").read_text() == "old"
+
+
+# ------------------------------------------------------------------------------------------------
+# pix2vox-convert
+
+
+def test_convert_cli(originals, releases, reference: Reconstructor, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "converted"
+    assert convert_main([str(originals[V1]), "--model", "pix2voxpp-f", "--output", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    assert sha256_of(out / "model.safetensors") in stdout
+    assert sha256_of(out / "model.safetensors") == sha256_of(releases[V1] / "model.safetensors")  # deterministic
+    assert f"hf upload pix2vox/pix2voxpp-f-shapenet {out} ." in stdout
+    assert "largest output difference 0 " in stdout
+    converted = Reconstructor.from_pretrained(out, device="cpu")
+    assert max_output_difference(reference.model, converted.model) == 0.0
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("wrong-model", "pix2voxpp-f checkpoint, not pix2voxpp-a"),
+        ("missing", "no such checkpoint file"),
+        ("truncated", "truncated"),
+        ("unknown-model", "invalid choice: 'pix2vox-z'"),
+        ("no-output", "--output are required"),
+    ],
+)
+def test_convert_cli_errors(case: str, message: str, originals, tmp_path: Path, capsys) -> None:
+    pth, model, out = originals[V1], "pix2voxpp-f", tmp_path / "out"
+    if case == "wrong-model":
+        model = "pix2voxpp-a"
+    elif case == "missing":
+        pth = tmp_path / "nope.pth"
+    elif case == "truncated":
+        pth = tmp_path / "truncated.pth"
+        pth.write_bytes(originals[V1].read_bytes()[:100_000])
+    elif case == "unknown-model":
+        model = "pix2vox-z"
+    argv = [str(pth), "--model", model] + ([] if case == "no-output" else ["--output", str(out)])
+    assert convert_main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("pix2vox-convert: error: ") and message in captured.err
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert not out.exists()
+
+
+def test_convert_cli_as_a_subprocess(originals, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    out = tmp_path / "sub"
+    command = [sys.executable, "-m", "pix2vox.cli.convert", str(originals[V1]), "--model", "pix2voxpp-f", "--output", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sha256_of(out / "model.safetensors") in done.stdout
+
+    wrong = command[:-3] + ["pix2voxpp-a", "--output", str(tmp_path / "wrong")]
+    done = subprocess.run(wrong, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "pix2vox-convert: error:" in done.stderr and "not pix2voxpp-a" in done.stderr
+    assert not (tmp_path / "wrong").exists()
+
+
+# ------------------------------------------------------------------------------------------------
+# Model cards and the committed weights/ folders
+
+
+def test_model_card_content() -> None:
+    card = model_card(get_weights("pix2voxpp-a"))
+    data = ModelCard(card).data.to_dict()
+    assert data["library_name"] == "pix2vox" and data["pipeline_tag"] == "image-to-3d" and data["license"] == "mit"
+    assert {"pix2vox", "3d-reconstruction", "shapenet"} <= set(data["tags"])
+    for needed in ("@inproceedings{xie2019pix2vox", "@article{xie2020pix2voxpp", "ShapeNet", 'Reconstructor("pix2voxpp-a")',
+                   "pix2vox/pix2voxpp-a-shapenet", "| IoU | 0.670 | 0.695", "Pix2Vox++-A-ShapeNet.pth", "96.3 M parameters"):
+        assert needed in card, needed
+    assert "no per-view IoU table" in model_card(get_weights("pix2voxpp-f"))
+    custom = model_card(Weights(name="my-model", architecture=ARCHITECTURES["pix2vox-a"], license="unknown"))
+    assert ModelCard(custom).data.license == "unknown" and "from_pretrained" in custom
+
+
+def test_committed_weights_folders_are_generated(tmp_path: Path) -> None:
+    committed = ROOT / "weights"
+    write_cards(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(VARIANTS)
+    for name in VARIANTS:
+        for file in ("config.json", "README.md"):
+            assert (committed / name / file).read_text() == (tmp_path / name / file).read_text(), (
+                f"weights/{name}/{file} is stale: run `python -m pix2vox.cli.convert --write-cards weights`"
+            )
+    assert not list(committed.rglob("*.safetensors")) or all(
+        subprocess.run(["git", "check-ignore", "-q", str(p)], cwd=ROOT).returncode == 0 for p in committed.rglob("*.safetensors")
+    )
+    assert (committed / "README.md").is_file()
+
+
+def test_write_cards_cli(tmp_path: Path, capsys) -> None:
+    assert convert_main(["--write-cards", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(VARIANTS)
+    assert convert_main(["--write-cards", str(tmp_path), "--model", "pix2voxpp-a"]) == 2
