@@ -125,13 +125,11 @@ def _camera(elevation: float, azimuth: float) -> np.ndarray:
     """Rows: right, up and towards-the-viewer unit vectors, in array axes (y up)."""
     el, az = np.radians(elevation), np.radians(azimuth)
     back = np.array([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)])
-    right = np.cross([0.0, 1.0, 0.0], back)
-    norm = np.linalg.norm(right)
-    right = right / norm if norm > 1e-9 else np.array([np.cos(np.radians(azimuth)), 0.0, -np.sin(np.radians(azimuth))])
+    right = np.array([np.cos(az), 0.0, -np.sin(az)])  # horizontal, so y stays up in the picture
     return np.stack([right, np.cross(back, right), back])
 
 
-def _rasterise(screen: np.ndarray, depth: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _rasterise(screen: np.ndarray, depth: np.ndarray, size: int) -> np.ndarray:
     """Depth-buffered coverage of triangles: for every pixel, the nearest triangle or -1.
 
     Args:
@@ -170,9 +168,10 @@ def _rasterise(screen: np.ndarray, depth: np.ndarray, size: int) -> tuple[np.nda
     owner = np.full(size * size, -1, dtype=np.int64)
     if pixels:
         pixel, z, triangle = np.concatenate(pixels), np.concatenate(depths), np.concatenate(owners)
-        order = np.lexsort((z, pixel))
-        last = np.r_[pixel[order][1:] != pixel[order][:-1], True]
-        owner[pixel[order][last]] = triangle[order][last]
+        order = np.lexsort((z, pixel))  # by pixel, nearest last
+        pixel, triangle = pixel[order], triangle[order]
+        last = np.r_[pixel[1:] != pixel[:-1], True]
+        owner[pixel[last]] = triangle[last]
     return owner.reshape(size, size)
 
 
