@@ -232,24 +232,34 @@ def render_surface(
     return image.reshape(pixels, _SUPERSAMPLING, pixels, _SUPERSAMPLING, 4).mean(axis=(1, 3))
 
 
+def _surface(result: Result, kind: Panel, threshold: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The polygons and normals of one panel kind, or None when nothing reaches the threshold."""
+    occupancy = result.occupancy(threshold)
+    if not occupancy.any():
+        return None
+    if kind == "voxels":
+        return voxel_faces(occupancy)
+    mesh = result.to_mesh(threshold=threshold)
+    return mesh.triangles, mesh.face_normals
+
+
 def _draw_panel(
-    ax: Axes, result: Result, kind: Panel, threshold: float, elevation: float, azimuth: float, pixels: int
+    ax: Axes,
+    surface: tuple[np.ndarray, np.ndarray] | None,
+    kind: Panel,
+    threshold: float,
+    elevation: float,
+    azimuth: float,
+    pixels: int,
 ) -> None:
     ax.set_axis_off()
     ax.set_title(f"{kind}, {azimuth:.0f}°", fontsize=9)
-    occupancy = result.occupancy(threshold)
-    if not occupancy.any():
+    if surface is None:
         ax.text(0.5, 0.5, f"nothing ≥ {threshold:g}", transform=ax.transAxes, ha="center", va="center")
         return
-    if kind == "voxels":
-        polygons, normals = voxel_faces(occupancy)
-        colour, outline = VOXEL_COLOUR, "faces"
-    else:
-        mesh = result.to_mesh(threshold=threshold)
-        polygons, normals = mesh.triangles, mesh.face_normals
-        colour, outline = MESH_COLOUR, "silhouette"
+    colour, outline = (VOXEL_COLOUR, "faces") if kind == "voxels" else (MESH_COLOUR, "silhouette")
     image = render_surface(
-        polygons, normals, colour=colour, elevation=elevation, azimuth=azimuth, pixels=pixels, outline=outline
+        *surface, colour=colour, elevation=elevation, azimuth=azimuth, pixels=pixels, outline=outline
     )
     ax.imshow(image, interpolation="antialiased")
 
@@ -316,8 +326,10 @@ def preview(
     for i, view in enumerate(views):
         _show_view(figure.add_subplot(grid[0, i]), view, f"view {i + 1}")
     for row, kind in enumerate(panels, start=1 if views else 0):
+        surface = _surface(result, kind, threshold)
         for col, azimuth in enumerate(azimuths):
-            _draw_panel(figure.add_subplot(grid[row, col]), result, kind, threshold, elevation, float(azimuth), pixels)
+            ax = figure.add_subplot(grid[row, col])
+            _draw_panel(ax, surface, kind, threshold, elevation, float(azimuth), pixels)
     return _save(figure, path)
 
 
