@@ -210,12 +210,23 @@ def _normalise(rgb: torch.Tensor, config: PreprocessConfig) -> torch.Tensor:
     return out.flip(0) if config.channel_order == "bgr" else out
 
 
-def official_transform(image: np.ndarray, config: PreprocessConfig) -> torch.Tensor:
+def _upload(image: np.ndarray, device: torch.device | None) -> torch.Tensor:
+    """``(H, W, C)`` array → ``(C, H, W)`` tensor on ``device`` (through pinned memory for CUDA)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+    if device is None or device.type == "cpu":
+        return tensor
+    if device.type == "cuda":
+        tensor = tensor.pin_memory()
+    return tensor.to(device, non_blocking=True)
+
+
+def official_transform(image: np.ndarray, config: PreprocessConfig, device: torch.device | None = None) -> torch.Tensor:
     """The authors' test-time transform of one view.
 
     Args:
         image: ``(H, W, 3|4)`` float32 RGB(A) in [0, 1] (see :func:`load_image`).
         config: the checkpoint's preprocessing.
+        device: where to compute (default: CPU).
 
     Returns:
         ``(3, image_size, image_size)`` float32.
@@ -225,10 +236,10 @@ def official_transform(image: np.ndarray, config: PreprocessConfig) -> torch.Ten
     if h > crop and w > crop:
         top, left = (h - crop) // 2, (w - crop) // 2
         image = image[top : top + crop, left : left + crop]
-    chw = resize_linear(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))), config.image_size)
+    chw = resize_linear(_upload(image, device), config.image_size)
     rgb = chw[:3]
     if chw.shape[0] == 4:
-        rgb = torch.where(chw[3:] == 0, torch.tensor(config.background, dtype=rgb.dtype), rgb)
+        rgb = torch.where(chw[3:] == 0, torch.tensor(config.background, dtype=rgb.dtype, device=rgb.device), rgb)
     return _normalise(rgb, config)
 
 
@@ -258,12 +269,13 @@ def _object_box(image: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None
     return np.array([ys.min(), xs.min(), ys.max() + 1, xs.max() + 1]), colour
 
 
-def auto_transform(image: np.ndarray, config: PreprocessConfig) -> torch.Tensor:
+def auto_transform(image: np.ndarray, config: PreprocessConfig, device: torch.device | None = None) -> torch.Tensor:
     """Crop to the object, square it with a ShapeNet-like margin, composite on grey, normalise.
 
     Args:
         image: ``(H, W, 3|4)`` float32 RGB(A) in [0, 1] (see :func:`load_image`).
         config: the checkpoint's preprocessing.
+        device: where to resize (default: CPU).
 
     Returns:
         ``(3, image_size, image_size)`` float32.
@@ -290,7 +302,7 @@ def auto_transform(image: np.ndarray, config: PreprocessConfig) -> torch.Tensor:
         canvas[..., :3] *= canvas[..., 3:]
     sy0, sx0, sy1, sx1 = max(y0, 0), max(x0, 0), min(y0 + side, h), min(x0 + side, w)
     canvas[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgba[sy0:sy1, sx0:sx1]
-    tensor = torch.from_numpy(canvas.transpose(2, 0, 1).copy())[None]
+    tensor = _upload(canvas, device)[None]
     size = config.image_size
     resized = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
     premultiplied, alpha = resized[:3], resized[3:].clamp(0, 1)
@@ -298,13 +310,22 @@ def auto_transform(image: np.ndarray, config: PreprocessConfig) -> torch.Tensor:
     return _normalise(rgb, config)
 
 
-def preprocess(views: View | Iterable[View], config: PreprocessConfig, mode: Mode = "auto") -> torch.Tensor:
+def preprocess(
+    views: View | Iterable[View],
+    config: PreprocessConfig,
+    mode: Mode = "auto",
+    *,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
     """Preprocess the views of one object.
+
+    Images are decoded on the CPU; resizing and normalisation run on ``device``.
 
     Args:
         views: one view or a sequence of views (see the module docstring for accepted types).
         config: the checkpoint's preprocessing.
         mode: ``"official"`` or ``"auto"``.
+        device: where to compute and return the result (default: CPU).
 
     Returns:
         ``(V, 3, image_size, image_size)`` float32, exactly what the network sees.
@@ -319,7 +340,8 @@ def preprocess(views: View | Iterable[View], config: PreprocessConfig, mode: Mod
         views = [views]
     transform = official_transform if mode == "official" else auto_transform
     exif = config.exif_transpose and mode == "auto"
-    tensors = [transform(load_image(view, exif_transpose=exif), config) for view in views]
+    target = torch.device(device) if device is not None else None
+    tensors = [transform(load_image(view, exif_transpose=exif), config, target) for view in views]
     if not tensors:
         raise ImageError("no views given: an object needs at least one image")
     return torch.stack(tensors)

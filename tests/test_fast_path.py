@@ -1,0 +1,64 @@
+"""Speed options that must not change results: encoder chunking, dtype, compile, GPU preprocessing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pix2vox import Reconstructor
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(original_checkpoint):
+    return original_checkpoint("pix2voxpp-f")
+
+
+def test_encoder_chunking_does_not_change_results(checkpoint, rendering_files) -> None:
+    rec = Reconstructor("pix2voxpp-f", weights=checkpoint, device="cpu", preprocess="official")
+    assert rec.encoder_batch == 4
+    chunked = rec.predict(rendering_files).probabilities
+    rec.encoder_batch = None
+    whole = rec.predict(rendering_files).probabilities
+    rec.encoder_batch = 1
+    single = rec.predict(rendering_files).probabilities
+    assert np.abs(chunked - whole).max() <= 1e-5 and np.abs(single - whole).max() <= 1e-5
+
+
+def test_half_precision_needs_cuda(checkpoint) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(ValueError, match="only supported on CUDA"):
+        Reconstructor("pix2voxpp-f", weights=checkpoint, device="cpu", dtype=torch.bfloat16)
+    with pytest.raises(ValueError, match="dtype must be"):
+        Reconstructor("pix2voxpp-f", weights=checkpoint, device="cpu", dtype=torch.int8)
+
+
+@pytest.mark.slow
+def test_compiled_model_agrees(checkpoint, rendering_files) -> None:
+    eager = Reconstructor("pix2voxpp-f", weights=checkpoint, device="cpu", preprocess="official")
+    compiled = Reconstructor("pix2voxpp-f", weights=checkpoint, device="cpu", preprocess="official", compile=True)
+    for views in (rendering_files[:1], rendering_files[:3]):
+        assert np.abs(compiled.predict(views).probabilities - eager.predict(views).probabilities).max() <= 1e-4
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("name", ["pix2voxpp-f", "pix2voxpp-a", "pix2vox-f", "pix2vox-a"])
+def test_gpu_matches_cpu_and_half_precision_agrees(name: str, original_checkpoint, rendering_files) -> None:
+    path = original_checkpoint(name)
+    cpu = Reconstructor(name, weights=path, device="cpu", preprocess="official")
+    gpu = Reconstructor(name, weights=path, device="cuda", preprocess="official")
+    assert torch.allclose(gpu.preprocess(rendering_files).cpu(), cpu.preprocess(rendering_files), atol=1e-6)
+    reference = cpu.predict(rendering_files).probabilities
+    assert np.abs(gpu.predict(rendering_files).probabilities - reference).max() <= 1e-4
+    for dtype in (torch.bfloat16, torch.float16):
+        half = Reconstructor(name, weights=path, device="cuda", preprocess="official", dtype=dtype)
+        result = half.predict(rendering_files)
+        assert _iou(result.occupancy(), reference >= cpu.threshold) >= 0.99
