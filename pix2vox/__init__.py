@@ -2,18 +2,39 @@
 
 >>> from pix2vox import Reconstructor                      # doctest: +SKIP
 >>> Reconstructor("pix2voxpp-a").predict(["front.png"])   # doctest: +SKIP
+
+Names are imported on first use, so that ``import pix2vox`` (and the command-line programs
+that need no network) start without loading PyTorch.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import CheckpointError, DownloadError, ImageError, Pix2VoxError, UnknownModelError
 
 __version__ = "0.1.0"
 
-from .errors import CheckpointError, ImageError, Pix2VoxError, UnknownModelError
-from .preprocess import PreprocessConfig
-from .reconstructor import Reconstructor
-from .registry import Weights, get_weights, list_models
-from .result import Result
+_LAZY = {
+    "PreprocessConfig": ".preprocess",
+    "Reconstructor": ".reconstructor",
+    "Result": ".result",
+    "Weights": ".registry",
+    "get_weights": ".registry",
+    "list_models": ".registry",
+    "register": ".registry",
+}
+
+if TYPE_CHECKING:
+    from .preprocess import PreprocessConfig
+    from .reconstructor import Reconstructor
+    from .registry import Weights, get_weights, list_models, register
+    from .result import Result
 
 __all__ = [
     "CheckpointError",
+    "DownloadError",
     "ImageError",
     "Pix2VoxError",
     "PreprocessConfig",
@@ -24,4 +45,17 @@ __all__ = [
     "__version__",
     "get_weights",
     "list_models",
+    "register",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

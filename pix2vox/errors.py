@@ -18,3 +18,7 @@ class UnknownModelError(Pix2VoxError, KeyError):
 
     def __str__(self) -> str:  # KeyError would print the message quoted
         return str(self.args[0]) if self.args else ""
+
+
+class DownloadError(Pix2VoxError, OSError):
+    """Weights could not be fetched and are not in the local cache; the message says how to work offline."""

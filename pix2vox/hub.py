@@ -14,7 +14,7 @@ from pathlib import Path
 
 from huggingface_hub import constants as hf_constants
 
-from .errors import CheckpointError, Pix2VoxError
+from .errors import CheckpointError, DownloadError
 from .layout import CONFIG_NAME, WEIGHTS_NAME, parse_config
 from .registry import Weights
 
@@ -37,10 +37,6 @@ logger = logging.getLogger(__name__)
 # or changed after pix2vox is imported (in a notebook, by a test) wins over huggingface_hub's value;
 # otherwise huggingface_hub's (possibly patched) constants rule.
 _ENV_AT_IMPORT = {key: os.environ.get(key) for key in ("HF_HUB_OFFLINE", "HF_HUB_CACHE")}
-
-
-class DownloadError(Pix2VoxError, OSError):
-    """Weights could not be fetched and are not in the local cache."""
 
 
 def is_offline() -> bool:

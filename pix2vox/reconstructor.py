@@ -17,7 +17,7 @@ from .errors import CheckpointError
 from .hub import download_folder, resolve_weights
 from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
 from .models import Architecture, Pix2Vox
-from .preprocess import MODES, Mode, PreprocessConfig, View, preprocess
+from .preprocess import MODES, Mode, View, preprocess
 from .registry import Weights, find_repo, get_weights, list_models
 from .result import Result
 

@@ -121,3 +121,48 @@ def per_view_forward(model: Pix2Vox, views: torch.Tensor) -> torch.Tensor:
             fused = model.refiner(fused)
         outputs.append(fused)
     return torch.cat(outputs)
+
+
+def make_rendering(seed: int, size: int = 137) -> np.ndarray:
+    """A ShapeNet-like RGBA rendering: a shaded blob on a transparent background, soft edges.
+
+    Returns:
+        ``(size, size, 4)`` uint8 RGBA; fully transparent pixels are black.
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    cy, cx, ry, rx = rng.uniform(0.4, 0.6), rng.uniform(0.4, 0.6), rng.uniform(0.2, 0.35), rng.uniform(0.2, 0.35)
+    d = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2
+    alpha = np.clip((1 - d) * 8, 0, 1)
+    colour = rng.uniform(0.2, 0.9, 3)
+    shade = 0.6 + 0.4 * (1 - yy)[..., None]
+    rgb = np.clip(colour * shade + rng.normal(0, 0.03, (size, size, 3)), 0, 1)
+    rgb[alpha == 0] = 0
+    return (np.dstack([rgb, alpha]) * 255).round().astype(np.uint8)
+
+
+def opencv_official(path: str | os.PathLike) -> torch.Tensor:
+    """The authors' test-time transforms as ``shared/reference/networks.md`` §4 describes them.
+
+    OpenCV reading (BGR[A], float32 / 255), central 128 crop of larger images, ``cv2.resize``
+    to 224, float64 background and normalisation. The reference our ``official`` mode is tested
+    against, and the baseline preprocessing of the benchmark. Needs ``opencv-python-headless``.
+
+    Returns:
+        ``(3, 224, 224)`` float32, BGR.
+    """
+    import cv2
+
+    image = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=2)
+    h, w = image.shape[:2]
+    if h > 128 and w > 128:
+        left, top = (w - 128) // 2, (h - 128) // 2
+        image = image[top : top + 128, left : left + 128]
+    image = cv2.resize(image, (224, 224)).astype(np.float64)
+    if image.shape[2] == 4:
+        mask = (image[..., 3:] == 0).astype(np.float64)
+        image = mask * (240 / 255) + (1 - mask) * image[..., :3]
+    image = (image - 0.5) / 0.5
+    return torch.from_numpy(image.transpose(2, 0, 1).copy()).float()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
-from pix2vox.testing import save_random_original_checkpoint
+from pix2vox.testing import make_rendering, save_random_original_checkpoint
 
 VARIANTS = ("pix2vox-f", "pix2vox-a", "pix2voxpp-f", "pix2voxpp-a")
 
@@ -29,20 +28,6 @@ def original_checkpoint(checkpoint_dir: Path):
         return cache[name]
 
     return make
-
-
-def make_rendering(seed: int, size: int = 137) -> np.ndarray:
-    """A ShapeNet-like RGBA rendering: a shaded blob on a transparent background, soft edges."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    cy, cx, ry, rx = rng.uniform(0.4, 0.6), rng.uniform(0.4, 0.6), rng.uniform(0.2, 0.35), rng.uniform(0.2, 0.35)
-    d = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2
-    alpha = np.clip((1 - d) * 8, 0, 1)
-    colour = rng.uniform(0.2, 0.9, 3)
-    shade = 0.6 + 0.4 * (1 - yy)[..., None]
-    rgb = np.clip(colour * shade + rng.normal(0, 0.03, (size, size, 3)), 0, 1)
-    rgb[alpha == 0] = 0
-    return (np.dstack([rgb, alpha]) * 255).round().astype(np.uint8)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from pix2vox import Reconstructor, Result, get_weights
+from pix2vox import Reconstructor, Result
 from pix2vox.cli.export import main
 from pix2vox.exchange import load_threshold, load_volume, read_binvox, save_volume, write_binvox
 

@@ -12,29 +12,12 @@ from PIL import Image
 from pix2vox import ImageError, PreprocessConfig
 from pix2vox.preprocess import load_image, preprocess
 
-from .conftest import make_rendering
+from pix2vox.testing import make_rendering, opencv_official
 
-cv2 = pytest.importorskip("cv2")
+pytest.importorskip("cv2")
 
 CONFIG = PreprocessConfig()
 GREY = (240 / 255 - 0.5) / 0.5
-
-
-def opencv_official(path: Path) -> torch.Tensor:
-    """The authors' test transforms as described in networks.md §4, with OpenCV reading (BGR)."""
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
-    if image.ndim == 2:
-        image = np.stack([image] * 3, axis=2)
-    h, w = image.shape[:2]
-    if h > 128 and w > 128:
-        left, top = (w - 128) // 2, (h - 128) // 2
-        image = image[top : top + 128, left : left + 128]
-    image = cv2.resize(image, (224, 224)).astype(np.float64)
-    if image.shape[2] == 4:
-        mask = (image[..., 3:] == 0).astype(np.float64)
-        image = mask * (240 / 255) + (1 - mask) * image[..., :3]
-    image = (image - 0.5) / 0.5
-    return torch.from_numpy(image.transpose(2, 0, 1).copy()).float()
 
 
 def _write(tmp_path: Path, name: str, array: np.ndarray, mode: str | None = None, **save) -> Path:

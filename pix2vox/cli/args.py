@@ -1,11 +1,16 @@
-"""Argument helpers shared by the command-line programs: one-line usage errors, typed values."""
+"""What the command-line programs share: one-line usage errors, typed values, the ``main`` wrapper."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-__all__ = ["OneLineParser", "UsageError", "positive_int", "threshold"]
+from pix2vox.errors import Pix2VoxError
+
+__all__ = ["OneLineParser", "UsageError", "positive_int", "run_cli", "threshold"]
 
 
 class UsageError(Exception):
@@ -39,3 +44,35 @@ def threshold(text: str) -> float:
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
     return value
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}"
+    return str(error)
+
+
+def run_cli(
+    prog: str,
+    parser: argparse.ArgumentParser,
+    command: Callable[[argparse.Namespace], int],
+    argv: Sequence[str] | None,
+) -> int:
+    """Parse ``argv`` and run ``command``, turning user errors into one line on stderr.
+
+    Returns:
+        ``command``'s exit status; 0 after ``--help``/``--version``; 2 for a mistake in the
+        arguments or inputs (``UsageError``, the library's errors, ``ValueError``, ``OSError``),
+        printed as ``PROG: error: MESSAGE`` without a traceback; 130 when interrupted.
+    """
+    logging.basicConfig(format=f"{prog}: %(levelname)s: %(message)s", level=logging.WARNING)
+    try:
+        return command(parser.parse_args(argv))
+    except SystemExit as exit_:  # --help, --version
+        return int(exit_.code or 0)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, Pix2VoxError, ValueError, OSError) as error:
+        print(f"{prog}: error: {_describe(error)}", file=sys.stderr)
+        return 2

@@ -7,12 +7,11 @@ on stderr, ``pix2vox-convert: error: <problem>``, exit status 2, and no output f
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
-from pix2vox import Pix2VoxError, __version__, list_models
+from pix2vox import __version__, list_models
+from pix2vox.cli.args import OneLineParser, UsageError, run_cli
 from pix2vox.convert import TOLERANCE, convert_original, write_cards
 
 __all__ = ["main"]
@@ -30,18 +29,9 @@ SHA-256 of model.safetensors and the upload command are printed. See weights/REA
 """
 
 
-class UsageError(Exception):
-    """A mistake in the command line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pix2vox-convert``."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog=PROG,
         description="Convert one of the authors' .pth checkpoints into a folder ready for the Hugging Face Hub.",
         epilog=EPILOG,
@@ -84,17 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success; 2 for a mistake in the arguments or the input file (one line on stderr,
         no output folder left behind); 130 when interrupted.
     """
-    logging.basicConfig(format=f"{PROG}: %(levelname)s: %(message)s", level=logging.WARNING)
-    try:
-        return _run(build_parser().parse_args(argv))
-    except SystemExit as exit_:  # --help, --version
-        return int(exit_.code or 0)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except (UsageError, Pix2VoxError, OSError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+    return run_cli(PROG, build_parser(), _run, argv)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from pix2vox import __version__
-from pix2vox.cli.args import OneLineParser, UsageError, positive_int, threshold
+from pix2vox.cli.args import OneLineParser, UsageError, positive_int, run_cli, threshold
 from pix2vox.datasets import ShapeNetDataset
-from pix2vox.errors import Pix2VoxError
 from pix2vox.evaluate import evaluate
 from pix2vox.exchange.atomic import write_bytes_atomic
 from pix2vox.metrics import DEFAULT_THRESHOLDS
@@ -130,17 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success; 2 for a mistake in the arguments or inputs (one line on stderr, no report
         file); 130 when interrupted.
     """
-    logging.basicConfig(format=f"{PROG}: %(levelname)s: %(message)s", level=logging.WARNING)
-    try:
-        return _run(build_parser().parse_args(argv))
-    except SystemExit as exit_:  # --help, --version
-        return int(exit_.code or 0)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except (UsageError, Pix2VoxError, ValueError, OSError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+    return run_cli(PROG, build_parser(), _run, argv)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from tqdm.auto import tqdm
 
-from pix2vox import Pix2VoxError, Reconstructor, Result, __version__, get_weights
+from pix2vox import Reconstructor, Result, __version__, get_weights
+from pix2vox.cli.args import OneLineParser, UsageError, positive_int, run_cli, threshold
 from pix2vox.exchange import (
     SUPPORTED_FORMATS,
     VOLUME_FORMATS,
@@ -65,39 +65,9 @@ examples:
 """
 
 
-class UsageError(Exception):
-    """A mistake in the command line or its inputs; the message names the file."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # One line, like every other error of this command, instead of usage + error.
-        raise UsageError(f"{message} (see --help)")
-
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pix2vox-export``."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog=PROG,
         description="Reconstruct 32^3 occupancy volumes from images with Pix2Vox / Pix2Vox++\n"
         "and save them as meshes, binvox grids or NumPy arrays.",
@@ -120,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", default="pix2voxpp-a", help="registered model name (default: %(default)s)")
     parser.add_argument("--weights", metavar="PATH", help="local checkpoint (.safetensors, the authors' .pth, or a folder)")
-    parser.add_argument("--threshold", type=_threshold, metavar="T", help="occupancy threshold in (0, 1)")
+    parser.add_argument("--threshold", type=threshold, metavar="T", help="occupancy threshold in (0, 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (default: %(default)s)")
     parser.add_argument(
         "--preprocess",
@@ -137,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--smooth", action="store_true", help="Taubin-smooth the marching-cubes mesh")
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=8, metavar="N", help="objects per forward pass (default: %(default)s)"
+        "--batch-size", type=positive_int, default=8, metavar="N", help="objects per forward pass (default: %(default)s)"
     )
     return parser
 
@@ -281,12 +251,6 @@ def _run(args: argparse.Namespace) -> int:
     return _single(args)
 
 
-def _describe(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.filename is not None:
-        return f"{error.filename}: {error.strerror or error}"
-    return str(error)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``pix2vox-export``.
 
@@ -298,19 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         threshold; 2 for a mistake in the arguments or inputs (one line on
         stderr, no output file); 130 when interrupted.
     """
-    logging.basicConfig(format=f"{PROG}: %(levelname)s: %(message)s", level=logging.WARNING)
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        return _run(args)
-    except SystemExit as exit_:  # --help
-        return int(exit_.code or 0)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except (UsageError, Pix2VoxError, ValueError, OSError) as error:
-        print(f"{PROG}: error: {_describe(error)}", file=sys.stderr)
-        return 2
+    return run_cli(PROG, build_parser(), _run, argv)
 
 
 if __name__ == "__main__":

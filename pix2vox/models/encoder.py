@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models import resnet18, resnet50, vgg
 
 from .architecture import Activation, Backbone, HeadLayer
 
@@ -12,12 +11,19 @@ _VGG16_BN_STAGES = 27  # conv1_1 … conv4_1 with their batch norms and ReLUs
 _RESNET_STAGES = 6  # conv1, bn1, relu, maxpool, layer1, layer2
 
 
+# torchvision is imported when a backbone is built: importing it loads every model it has.
+
+
 def _vgg16_bn_stem() -> nn.Sequential:
+    from torchvision.models import vgg
+
     # make_layers builds only the convolutional part: the classifier (100M parameters) is never needed.
     return vgg.make_layers(vgg.cfgs["D"], batch_norm=True)[:_VGG16_BN_STAGES]
 
 
 def _resnet_stem(depth: int) -> nn.Sequential:
+    from torchvision.models import resnet18, resnet50
+
     net = {18: resnet18, 50: resnet50}[depth](weights=None)
     stages = [net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4]
     return nn.Sequential(*stages)[:_RESNET_STAGES]

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 
 from pix2vox import __version__
-from pix2vox.cli.args import OneLineParser, UsageError, positive_int
+from pix2vox.cli.args import OneLineParser, positive_int, run_cli
 from pix2vox.synth.dataset import SynthConfig, generate_dataset
 from pix2vox.synth.shapes import CATEGORIES
 
@@ -64,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(args: argparse.Namespace) -> int:
+    config = SynthConfig(views=args.views, size=args.size)
+    path = generate_dataset(
+        args.out, args.objects, seed=args.seed, categories=args.categories, config=config,
+        workers=args.workers, progress=not args.quiet,
+    )
+    logging.getLogger(__name__).info("wrote %s", path)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``pix2vox-synth``.
 
@@ -74,21 +83,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 2 for a mistake in the arguments or an output folder that cannot be
         written (one line on stderr), 130 when interrupted.
     """
-    logging.basicConfig(format=f"{PROG}: %(levelname)s: %(message)s", level=logging.WARNING)
-    try:
-        args = build_parser().parse_args(argv)
-        config = SynthConfig(views=args.views, size=args.size)
-        path = generate_dataset(
-            args.out, args.objects, seed=args.seed, categories=args.categories, config=config,
-            workers=args.workers, progress=not args.quiet,
-        )
-    except SystemExit as exit_:  # --help, --version
-        return int(exit_.code or 0)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except (UsageError, ValueError, OSError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    logging.getLogger(__name__).info("wrote %s", path)
-    return 0
+    return run_cli(PROG, build_parser(), _run, argv)

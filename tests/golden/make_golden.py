@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image
 
 from pix2vox import Reconstructor
-from pix2vox.testing import save_random_original_checkpoint
-from tests.conftest import VARIANTS, make_rendering
+from pix2vox.testing import make_rendering, save_random_original_checkpoint
+from tests.conftest import VARIANTS
 
 GOLDEN = Path(__file__).with_name("golden.json")
 SAMPLE = np.random.default_rng(1234).integers(0, 32, size=(64, 3))
