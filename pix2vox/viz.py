@@ -27,12 +27,13 @@ import numpy as np
 
 from .exchange.atomic import write_bytes_atomic
 from .geometry import check_threshold, check_volume
-from .preprocess import View, load_image
 from .result import Result
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from .preprocess import View
 
 __all__ = ["fusion_figure", "preview", "render_surface", "voxel_faces"]
 
@@ -81,6 +82,8 @@ def _save(figure: Figure, path: str | os.PathLike[str]) -> Path:
 
 
 def _show_view(ax: Axes, view: View, title: str) -> None:
+    from .preprocess import load_image  # imports PyTorch, which pictures of volumes do not need
+
     ax.imshow(np.clip(load_image(view), 0, 1), interpolation="antialiased")
     ax.set_title(title, fontsize=9)
     ax.set_axis_off()
