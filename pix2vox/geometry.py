@@ -239,6 +239,10 @@ def _boundary_squares(padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(squares), np.concatenate(cells)
 
 
+_SPLIT_OFFSET = 1e-3
+"""Voxel units between the two copies of a split edge's midpoint and the edge (see _edge_midpoints)."""
+
+
 def _edge_midpoints(
     padded: np.ndarray, squares: np.ndarray, cells: np.ndarray, first_id: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -275,6 +279,10 @@ def _edge_midpoints(
     ids[square_index, side] = first_id + inverse.reshape(-1)
     positions = unique_keys[:, :3].astype(np.float64)
     positions[np.arange(len(unique_keys)), unique_keys[:, 3]] += 0.5
+    # Move each voxel's copy slightly towards its voxel: readers that merge coincident
+    # vertices (trimesh does by default) would otherwise join the copies again.
+    towards = np.where(unique_keys[:, 4] == 1, _SPLIT_OFFSET, -_SPLIT_OFFSET)
+    positions[np.arange(len(unique_keys)), (unique_keys[:, 3] + 1) % 3] += towards
     return ids, positions
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -64,6 +65,8 @@ class Reconstructor:
 
     Attributes:
         encoder_batch: views encoded at once (4 on CPU, all on GPU); results do not depend on it.
+        prefetch: in :meth:`predict_batch`, decode the next batch's images in a background thread
+            while the current batch runs (default: on GPU).
 
     Raises:
         UnknownModelError: ``model`` is not registered.
@@ -202,6 +205,8 @@ class Reconstructor:
         self.dtype = dtype
         # A few views at a time keep CPU caches warm; a GPU takes them all at once.
         self.encoder_batch: int | None = 4 if self.device.type == "cpu" else None
+        # A GPU waits for images decoded on the CPU; on a CPU the network already uses every core.
+        self.prefetch = self.device.type != "cpu"
         with torch.device("meta"):
             network = Pix2Vox(record.architecture)
         load_into(network, state, model_name=record.name, source=source)
@@ -260,13 +265,23 @@ class Reconstructor:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         objects = [[views] if _is_single_view(views) else list(views) for views in objects]
         show = len(objects) > batch_size if progress is None else progress
+        chunks = [objects[start : start + batch_size] for start in range(0, len(objects), batch_size)]
         results: list[Result] = []
-        with tqdm(total=len(objects), unit="object", disable=not show, desc=self.name) as bar:
-            for start in range(0, len(objects), batch_size):
-                chunk = [self.preprocess(views) for views in objects[start : start + batch_size]]
-                results.extend(self._run(chunk, details))
+        # With prefetch the next batch's images are decoded while the current batch runs; at
+        # most two batches are held at once.
+        with ThreadPoolExecutor(max_workers=1) as pool, tqdm(total=len(objects), unit="object", disable=not show, desc=self.name) as bar:
+            prefetch = self.prefetch
+            pending = pool.submit(self._prepare, chunks[0]) if prefetch and chunks else None
+            for index, chunk in enumerate(chunks):
+                tensors = pending.result() if pending is not None else self._prepare(chunk)
+                if prefetch and index + 1 < len(chunks):
+                    pending = pool.submit(self._prepare, chunks[index + 1])
+                results.extend(self._run(tensors, details))
                 bar.update(len(chunk))
         return results
+
+    def _prepare(self, chunk: list[list[View]]) -> list[torch.Tensor]:
+        return [self.preprocess(views) for views in chunk]
 
     @torch.inference_mode()
     def _run(self, chunk: list[torch.Tensor], details: bool) -> list[Result]:

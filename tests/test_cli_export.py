@@ -306,3 +306,16 @@ def test_batch_folder_errors(work: Path, capsys: pytest.CaptureFixture) -> None:
     assert_user_error(main([str(folder), "-o", str(work / "out.obj")]), capsys.readouterr().err,
                       "OUT must be a folder")
     assert outputs(work) == []
+
+
+def test_bad_image_is_reported_before_weights_are_loaded(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "view.png"
+    bad.write_text("not an image")
+
+    def no_weights(*args, **kwargs):
+        raise AssertionError("weights were loaded before the images were checked")
+
+    monkeypatch.setattr("pix2vox.cli.export.Reconstructor", no_weights)
+    assert main([str(bad), "-o", str(tmp_path / "out.obj")]) == 2
+    assert capsys.readouterr().err.startswith(f"pix2vox-export: error: {bad}: not a readable image")
+    assert not (tmp_path / "out.obj").exists()

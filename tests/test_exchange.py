@@ -49,6 +49,17 @@ def test_mesh_round_trip(tmp_path: Path, probabilities: np.ndarray, suffix: str,
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
+@pytest.mark.parametrize("suffix", [".obj", ".ply", ".stl", ".glb", ".off"])
+def test_voxel_mesh_with_edge_contacts_survives_vertex_merging(tmp_path: Path, suffix: str) -> None:
+    # A 3D checkerboard: every pair of neighbouring voxels touches along an edge only.
+    checker = (np.indices((6, 6, 6)).sum(axis=0) % 2 == 0).astype(np.float32)
+    volume = np.zeros((32, 32, 32), np.float32)
+    volume[10:16, 10:16, 10:16] = checker
+    mesh = trimesh.load(save_volume(tmp_path / f"c{suffix}", volume, threshold=0.5, method="voxels"), force="mesh")
+    assert mesh.is_watertight  # trimesh.load merges coincident vertices by default
+    assert mesh.volume == pytest.approx(checker.sum() / 32**3, rel=1e-3)
+
+
 def test_smooth_mesh(tmp_path: Path, probabilities: np.ndarray) -> None:
     path = save_volume(tmp_path / "chair.ply", probabilities, threshold=0.5, smooth=True)
     assert trimesh.load(path).is_watertight

@@ -27,6 +27,19 @@ def test_encoder_chunking_does_not_change_results(checkpoint, rendering_files) -
     assert np.abs(chunked - whole).max() <= 1e-5 and np.abs(single - whole).max() <= 1e-5
 
 
+def test_prefetching_the_next_batch_does_not_change_results(checkpoint, rendering_files) -> None:
+    rec = Reconstructor("pix2voxpp-f", weights=checkpoint, device="cpu", preprocess="official")
+    objects = [rendering_files[i : i + 2] for i in range(4)]
+    assert rec.prefetch is False
+    plain = rec.predict_batch(objects, batch_size=1)
+    rec.prefetch = True
+    prefetched = rec.predict_batch(objects, batch_size=1)
+    for a, b in zip(plain, prefetched):
+        assert np.array_equal(a.probabilities, b.probabilities)
+    with pytest.raises(Exception, match="no such file"):
+        rec.predict_batch([rendering_files[:1], ["missing.png"]], batch_size=1)
+
+
 def test_half_precision_needs_cuda(checkpoint) -> None:
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")

@@ -75,7 +75,10 @@ def test_voxels_touching_along_an_edge_stay_watertight(axis: int) -> None:
     volume[tuple(first)] = volume[tuple(second)] = 1.0
     mesh = volume_to_mesh(volume, threshold=0.5, method="voxels")
     assert_closed(mesh)
-    assert mesh.volume == pytest.approx(2 / 64)
+    assert mesh.volume == pytest.approx(2 / 64, rel=2e-4)  # the split midpoints sit 1e-3 voxel inside
+    merged = mesh.copy()
+    merged.merge_vertices()  # as readers do: the two voxels' copies of the midpoint stay apart
+    assert merged.is_watertight
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -85,7 +88,8 @@ def test_noise_is_watertight(method: str, density: float) -> None:
     mesh = volume_to_mesh(volume, threshold=0.5, method=method)
     assert_closed(mesh)
     if method == "voxels":
-        assert mesh.volume == pytest.approx(volume.sum() / 32**3)
+        # Split edge midpoints sit 1e-3 voxel inside their voxels: a sliver below one voxel's volume.
+        assert mesh.volume == pytest.approx(volume.sum() / 32**3, rel=2e-4)
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -65,7 +65,13 @@ def run_cli(
         arguments or inputs (``UsageError``, the library's errors, ``ValueError``, ``OSError``),
         printed as ``PROG: error: MESSAGE`` without a traceback; 130 when interrupted.
     """
-    logging.basicConfig(format=f"{prog}: %(levelname)s: %(message)s", level=logging.WARNING)
+    # This library's records go to stderr for the run; other libraries (huggingface_hub) print their own.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{prog}: %(levelname)s: %(message)s"))
+    logger = logging.getLogger("pix2vox")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(min(level, logging.WARNING) if level else logging.WARNING)
     try:
         return command(parser.parse_args(argv))
     except SystemExit as exit_:  # --help, --version
@@ -76,3 +82,6 @@ def run_cli(
     except (UsageError, Pix2VoxError, ValueError, OSError) as error:
         print(f"{prog}: error: {_describe(error)}", file=sys.stderr)
         return 2
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -7,6 +7,7 @@ Mistakes in the command line or the inputs end with one line on stderr,
 from __future__ import annotations
 
 import argparse
+import logging
 import json
 import sys
 from collections.abc import Sequence
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="official (default): the authors' transforms for ShapeNet renderings")
     p.add_argument("--json", type=Path, metavar="OUT.json", help="write the full report")
     p.add_argument("--markdown", type=Path, metavar="OUT.md", help="write the Markdown table")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no warnings, only errors")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
@@ -94,6 +95,8 @@ def _check_output(path: Path | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.quiet:
+        logging.getLogger("pix2vox").setLevel(logging.ERROR)  # run_cli restores it
     for path in (args.json, args.markdown):
         _check_output(path)
     dataset = ShapeNetDataset(

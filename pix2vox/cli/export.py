@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from pix2vox import Reconstructor, Result, __version__, get_weights
 from pix2vox.cli.args import OneLineParser, UsageError, positive_int, run_cli, threshold
+from pix2vox.preprocess import load_image
 from pix2vox.exchange import (
     SUPPORTED_FORMATS,
     VOLUME_FORMATS,
@@ -164,6 +165,12 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_images(views: list[Path]) -> None:
+    """Decode every image once, so that a bad file is reported before any weights are loaded."""
+    for view in views:
+        load_image(view)
+
+
 def _reconstructor(args: argparse.Namespace) -> Reconstructor:
     if args.weights is not None and not Path(args.weights).exists():
         raise UsageError(f"{args.weights}: no such file")
@@ -180,6 +187,7 @@ def _single(args: argparse.Namespace) -> int:
             raise UsageError(f"{view}: no such file")
     target = _output_path(Path(args.output), args.format)
     _check_writable(target)
+    _check_images(views)
     result = _reconstructor(args).predict(views)
     result.save(target, threshold=args.threshold, method=args.method, smooth=args.smooth)
     return 0
@@ -191,6 +199,7 @@ def _batch(args: argparse.Namespace) -> int:
     file_format = args.format or DEFAULT_BATCH_FORMAT
     if folder.suffix.lower().lstrip(".") in SUPPORTED_FORMATS or folder.is_file():
         raise UsageError(f"{folder}: batch mode writes one file per object; OUT must be a folder")
+    _check_images([view for _, views in objects for view in views])
     reconstructor = _reconstructor(args)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)

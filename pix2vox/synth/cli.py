@@ -58,12 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="categories to generate (default: all)")
     parser.add_argument("--workers", type=positive_int, default=1,
                         help="worker processes (default: 1; the output does not depend on it)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no warnings, only errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.quiet:
+        logging.getLogger("pix2vox").setLevel(logging.ERROR)  # run_cli restores it
     config = SynthConfig(views=args.views, size=args.size)
     path = generate_dataset(
         args.out, args.objects, seed=args.seed, categories=args.categories, config=config,
