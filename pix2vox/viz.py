@@ -364,8 +364,8 @@ def _flatten(volume: np.ndarray, along: Axis, mode: str, mask: np.ndarray | None
     return _LAYOUTS[along][0](image)
 
 
-def _show_map(ax: Axes, image: np.ndarray, cmap, title: str, along: Axis):
-    shown = ax.imshow(image, origin="lower", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+def _show_map(ax: Axes, image: np.ndarray, cmap, title: str, along: Axis, vmax: float = 1.0):
+    shown = ax.imshow(image, origin="lower", cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest")
     horizontal, vertical = _LAYOUTS[along][1]
     ax.set_xticks([])
     ax.set_yticks([])
@@ -396,7 +396,8 @@ def fusion_figure(
     their maximum along the line of sight, weights as their mean over the voxels of the fused
     shape on the line of sight (the voxels whose weights matter; blank where there are none).
     ``mode="slice"`` shows the middle slice across ``along`` of every volume instead, weights
-    everywhere. From ``"z"``, x runs to the right and y up; from ``"x"``, -z to the right and y up;
+    everywhere. Weights are coloured from 0 to 2/V, so that an equal share, 1/V, is the middle
+    colour. From ``"z"``, x runs to the right and y up; from ``"x"``, -z to the right and y up;
     from ``"y"`` (above), x to the right and -z up.
 
     The picture is ``columns * panel_size * dpi`` pixels wide and ``(V + 1) * panel_size * dpi``
@@ -436,6 +437,7 @@ def fusion_figure(
     matplotlib, *_ = _matplotlib()
     probability_map = matplotlib.colormaps["Greys"]
     weight_map = matplotlib.colormaps["viridis"].with_extremes(bad="white")
+    equal = 1 / count  # weights sum to 1 over the views: centre the colours on an equal share
     cols = 3 if views else 2
     figure = _figure(count + 1, cols, panel_size, dpi)
     grid = figure.add_gridspec(count + 1, cols, left=0.06, right=0.95, bottom=0.07, top=0.95, wspace=0.25, hspace=0.35)
@@ -450,11 +452,15 @@ def fusion_figure(
         probability_axes.append(ax)
         ax = figure.add_subplot(grid[v, first + 1])
         mask = fused if mode == "projection" else None
-        weights = _show_map(ax, _flatten(result.scores[v], along, mode, mask), weight_map, f"weight of view {v + 1}", along)
+        weights = _show_map(
+            ax, _flatten(result.scores[v], along, mode, mask), weight_map, f"weight of view {v + 1}", along, equal * 2
+        )
         weight_axes.append(ax)
     ax = figure.add_subplot(grid[count, first])
     _show_map(ax, _flatten(result.probabilities, along, mode), probability_map, "fused", along)
     probability_axes.append(ax)
     figure.colorbar(probabilities, ax=probability_axes, location="bottom", fraction=0.03, pad=0.04, label="occupancy")
-    figure.colorbar(weights, ax=weight_axes, location="bottom", fraction=0.03, pad=0.04, label="fusion weight")
+    bar = figure.colorbar(weights, ax=weight_axes, location="bottom", fraction=0.03, pad=0.04, extend="max")
+    bar.set_ticks([0, equal, 2 * equal], labels=["0", f"1/{count}", f"2/{count}"])
+    bar.set_label("fusion weight")
     return _save(figure, path)
