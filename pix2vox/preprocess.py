@@ -203,7 +203,8 @@ def resize_linear(image: torch.Tensor, size: int) -> torch.Tensor:
     return rows @ (image @ cols.T)
 
 
-def _normalise(rgb: torch.Tensor, config: PreprocessConfig) -> torch.Tensor:
+def normalise(rgb: torch.Tensor, config: PreprocessConfig) -> torch.Tensor:
+    """Normalise ``(3, H, W)`` RGB in [0, 1] with the config's mean/std and put the channels in its order."""
     mean = torch.tensor(config.mean, dtype=rgb.dtype, device=rgb.device)[:, None, None]
     std = torch.tensor(config.std, dtype=rgb.dtype, device=rgb.device)[:, None, None]
     out = (rgb - mean) / std
@@ -240,7 +241,7 @@ def official_transform(image: np.ndarray, config: PreprocessConfig, device: torc
     rgb = chw[:3]
     if chw.shape[0] == 4:
         rgb = torch.where(chw[3:] == 0, torch.tensor(config.background, dtype=rgb.dtype, device=rgb.device), rgb)
-    return _normalise(rgb, config)
+    return normalise(rgb, config)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -307,7 +308,7 @@ def auto_transform(image: np.ndarray, config: PreprocessConfig, device: torch.de
     resized = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
     premultiplied, alpha = resized[:3], resized[3:].clamp(0, 1)
     rgb = (premultiplied + (1 - alpha) * config.background).clamp(0, 1)
-    return _normalise(rgb, config)
+    return normalise(rgb, config)
 
 
 def preprocess(

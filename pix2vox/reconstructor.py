@@ -64,7 +64,7 @@ class Reconstructor:
         compile: compile the network parts with ``torch.compile`` (slow first call).
 
     Attributes:
-        encoder_batch: views encoded at once (4 on CPU, all on GPU); results do not depend on it.
+        encoder_batch: views encoded at once (2 on CPU, all on GPU); results do not depend on it.
         prefetch: in :meth:`predict_batch`, decode the next batch's images in a background thread
             while the current batch runs (default: on GPU).
 
@@ -204,7 +204,7 @@ class Reconstructor:
             raise ValueError(f"dtype={dtype} is only supported on CUDA devices; use float32 on {self.device}")
         self.dtype = dtype
         # A few views at a time keep CPU caches warm; a GPU takes them all at once.
-        self.encoder_batch: int | None = 4 if self.device.type == "cpu" else None
+        self.encoder_batch: int | None = 2 if self.device.type == "cpu" else None
         # A GPU waits for images decoded on the CPU; on a CPU the network already uses every core.
         self.prefetch = self.device.type != "cpu"
         with torch.device("meta"):

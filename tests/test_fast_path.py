@@ -18,7 +18,7 @@ def checkpoint(original_checkpoint):
 
 def test_encoder_chunking_does_not_change_results(checkpoint, rendering_files) -> None:
     rec = Reconstructor("pix2voxpp-f", weights=checkpoint, device="cpu", preprocess="official")
-    assert rec.encoder_batch == 4
+    assert rec.encoder_batch == 2
     chunked = rec.predict(rendering_files).probabilities
     rec.encoder_batch = None
     whole = rec.predict(rendering_files).probabilities

@@ -121,7 +121,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registry_records() -> None:
-    assert list_models() == sorted(VARIANTS)
+    assert list_models() == sorted([*VARIANTS, "pix2voxpp-f-synthetic"])  # + ours, shipped in the package
     for name in VARIANTS:
         w = get_weights(name)
         assert w.name == name and w.architecture == ARCHITECTURES[name]

@@ -147,7 +147,7 @@ class ShapeNetDataset(Sequence[ShapeNetSample]):
             if not voxel_path.is_file():
                 self._leave_out(taxonomy, model_id, voxel_path, "no voxel file")
                 continue
-            views = _view_files(views_dir)
+            views = view_files(views_dir)
             if len(views) < self.n_views:
                 reason = f"{len(views)} renderings, {self.n_views} needed"
                 self._leave_out(taxonomy, model_id, views_dir, reason)
@@ -185,7 +185,7 @@ def _numbered(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _view_files(folder: Path) -> list[Path]:
+def view_files(folder: Path) -> list[Path]:
     """The ``NN.png`` files of a rendering folder, in numeric order (empty if no folder)."""
     try:
         names = os.listdir(folder)

@@ -1,0 +1,96 @@
+"""Training: the package stays out of inference, transforms match the test ones, a tiny run works."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pix2vox import Reconstructor
+from pix2vox.preprocess import PreprocessConfig, official_transform
+from pix2vox.synth.dataset import SynthConfig, generate_dataset
+from pix2vox.train import Augmentation, TrainConfig, train, train_transform
+from pix2vox.train.cli import main
+from pix2vox.train.loop import HISTORY_NAME, MODEL_DIR, STATE_NAME
+
+from .conftest import make_rendering
+
+
+def test_import_pix2vox_does_not_import_training():
+    code = "import sys, pix2vox, pix2vox.reconstructor; print(any(m.startswith('pix2vox.train') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_train_transform_without_augmentation_is_the_official_transform():
+    image = make_rendering(1).astype(np.float32) / 255
+    config = PreprocessConfig()
+    rng = np.random.default_rng(0)
+    assert torch.equal(train_transform(image, config, Augmentation.none(), rng), official_transform(image, config))
+
+
+def test_train_transform_paints_random_background_behind_transparent_pixels():
+    image = make_rendering(2).astype(np.float32) / 255
+    config = PreprocessConfig()
+    plain = official_transform(image, config)
+    background = plain == (config.background - 0.5) / 0.5
+    augmentation = Augmentation(random_crop=False, background=(225, 255), jitter=0.0, permute_channels=False)
+    out = train_transform(image, config, augmentation, np.random.default_rng(3))
+    assert out.shape == (3, 224, 224) and torch.isfinite(out).all()
+    assert torch.equal(out[~background], plain[~background])  # object pixels untouched
+    colours = ((out + 1) / 2 * 255).round()[background.expand_as(out)]
+    assert colours.min() >= 225 and colours.max() <= 255
+    jittered = train_transform(image, config, Augmentation(), np.random.default_rng(4))
+    assert jittered.shape == (3, 224, 224) and jittered.abs().max() <= 1 + 1e-6
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four generated objects, all in train, two also in val."""
+    root = tmp_path_factory.mktemp("synth")
+    generate_dataset(root, 4, seed=3, config=SynthConfig(views=2), progress=False)
+    taxonomy = root / "ShapeNet.json"
+    entries = json.loads(taxonomy.read_text())
+    for i, entry in enumerate(entries):
+        ids = entry["train"] + entry["val"] + entry["test"]
+        entry["train"], entry["val"], entry["test"] = ids, ids if i < 2 else [], []
+    taxonomy.write_text(json.dumps(entries))
+    return root
+
+
+def test_tiny_training_run_writes_a_loadable_folder_and_resumes(tiny_dataset: Path, tmp_path: Path):
+    config = TrainConfig(
+        data=str(tiny_dataset), out=str(tmp_path / "run"), model="pix2voxpp-f", name="tiny", epochs=1,
+        multiview_epochs=1, multiview_views=2, batch_size=2, train_limit=2, val_limit=1, milestones=(1,),
+    )
+    folder = train(config, progress=False)
+    history = json.loads((tmp_path / "run" / HISTORY_NAME).read_text())["epochs"]
+    assert [h["stage"] for h in history] == ["single-view", "multi-view"]
+    assert all(np.isfinite(h["loss"]) for h in history)
+    assert history[1]["lr"] == pytest.approx(5e-4)  # halved after the milestone
+    assert "val_iou_2" in history[1]
+    assert folder == tmp_path / "run" / MODEL_DIR
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
+
+    resumed = train(TrainConfig(**{**config.to_dict(), "multiview_epochs": 2}), resume=tmp_path / "run", progress=False)
+    history = json.loads((tmp_path / "run" / HISTORY_NAME).read_text())["epochs"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    state = torch.load(tmp_path / "run" / STATE_NAME, map_location="cpu", weights_only=True)
+    assert state["epoch"] == 2
+
+    rec = Reconstructor.from_pretrained(resumed, device="cpu", preprocess="official")
+    assert rec.name == "tiny" and rec.threshold == 0.3
+    views = sorted((tiny_dataset / "ShapeNetRendering").glob("*/*/rendering/*.png"))[:2]
+    probabilities = rec.predict(views).probabilities
+    assert probabilities.shape == (32, 32, 32) and np.isfinite(probabilities).all()
+
+
+def test_cli_reports_usage_errors(capsys: pytest.CaptureFixture[str]):
+    assert main(["--out", "x"]) == 2
+    assert "pix2vox-train: error:" in capsys.readouterr().err
+    assert main(["--data", "nowhere", "--out", "x", "--epochs", "0", "--multiview-epochs", "0"]) == 2
