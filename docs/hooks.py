@@ -5,7 +5,7 @@ A line holding only one of these comments is replaced when the site is built:
 * ``<!-- cli-help MODULE -->``: the ``--help`` text of the command whose parser
   ``MODULE.build_parser()`` makes, in a code block;
 * ``<!-- models-table -->``: the registered checkpoints, from :mod:`pix2vox.registry`;
-* ``<!-- iou-table -->``: the IoU the papers report for them, by number of views.
+* ``<!-- iou-table -->``: the IoU the papers report for the authors' checkpoints, by number of views.
 """
 
 from __future__ import annotations
@@ -49,9 +49,17 @@ def _records():
     return [get_weights(name) for name in list_models()]
 
 
-def _models_table() -> str:
+def _network(architecture) -> str:
+    """``"Pix2Vox++/F"`` etc.: the name of the published network with this architecture."""
     from pix2vox.model_card import display_name
+    from pix2vox.models import ARCHITECTURES
+    from pix2vox.registry import get_weights
 
+    names = [name for name, known in ARCHITECTURES.items() if known == architecture]
+    return display_name(get_weights(names[0])) if names else "custom"
+
+
+def _models_table() -> str:
     backbones = {"vgg16_bn": "VGG16-bn", "resnet18": "ResNet-18", "resnet50": "ResNet-50"}
     rows = [
         "| name | network | backbone | fusion | refiner | parameters | threshold | weights |",
@@ -61,7 +69,7 @@ def _models_table() -> str:
         arch = w.architecture
         source = f"`{w.original_file}` (authors)" if w.original_file else "shipped" if w.local_dir else "—"
         rows.append(
-            f"| `{w.name}` | {display_name(w)} | {backbones.get(arch.backbone, arch.backbone)} "
+            f"| `{w.name}` | {_network(arch)} | {backbones.get(arch.backbone, arch.backbone)} "
             f"| {'Pix2Vox++ multi-scale' if arch.fusion == 'pix2voxpp' else 'Pix2Vox'} "
             f"| {'yes' if arch.refiner else 'no'} | {w.num_params / 1e6:.1f} M | {w.threshold:g} | {source} |"
         )
@@ -69,7 +77,7 @@ def _models_table() -> str:
 
 
 def _iou_table() -> str:
-    records = _records()
+    records = [w for w in _records() if w.reported_iou or w.original_file]  # the papers' checkpoints
     views = sorted({n for w in records for n in w.reported_iou})
     rows = ["| name | " + " | ".join(f"{n} view{'s' if n > 1 else ''}" for n in views) + " |"]
     rows.append("|---|" + "---|" * len(views))
