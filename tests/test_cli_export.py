@@ -319,3 +319,21 @@ def test_bad_image_is_reported_before_weights_are_loaded(tmp_path, monkeypatch, 
     assert main([str(bad), "-o", str(tmp_path / "out.obj")]) == 2
     assert capsys.readouterr().err.startswith(f"pix2vox-export: error: {bad}: not a readable image")
     assert not (tmp_path / "out.obj").exists()
+
+
+def test_preview_picture_of_one_object(tmp_path):
+    pytest.importorskip("matplotlib")
+    views = sorted((Path(__file__).parents[1] / "examples" / "chair").glob("*.png"))[:2]
+    out, picture = tmp_path / "chair.obj", tmp_path / "chair.png"
+    args = [*map(str, views), "-o", str(out), "--preview", str(picture), "--model", "pix2voxpp-f-synthetic", "--preprocess", "official"]
+    assert main(args) == 0
+    assert out.is_file() and picture.read_bytes().startswith(b"\x89PNG")
+
+
+def test_preview_must_be_png_and_one_object(tmp_path, capsys):
+    assert main(["x.binvox", "-o", str(tmp_path / "a.obj"), "--preview", str(tmp_path / "a.jpg")]) == 2
+    assert "--preview writes a .png file" in capsys.readouterr().err
+    (tmp_path / "objects" / "one").mkdir(parents=True)
+    assert main([str(tmp_path / "objects"), "-o", str(tmp_path / "out"), "--preview", str(tmp_path / "a.png")]) == 2
+    assert "batch mode writes meshes only" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "a.png").exists()

@@ -57,7 +57,7 @@ threshold: by default the checkpoint's own; when converting, the one stored in a
   {BINVOX_THRESHOLD} for .binvox (any value gives the same voxels), else the --model's.
 
 examples:
-  {PROG} front.png side.png -o chair.obj
+  {PROG} front.png side.png -o chair.obj --preview chair.png
   {PROG} photo.jpg -o chair.ply --model pix2vox-a --threshold 0.4 --smooth
   {PROG} photo.jpg -o chair --format binvox           (writes chair.binvox)
   {PROG} renders/ -o meshes/ --format stl --batch-size 16
@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="mesh surface: smooth marching cubes or blocky voxels (default: %(default)s)",
     )
     parser.add_argument("--smooth", action="store_true", help="Taubin-smooth the marching-cubes mesh")
+    parser.add_argument(
+        "--preview", metavar="PNG", type=Path,
+        help="also save a PNG picture of the input views and the reconstruction (one object; needs pix2vox[viz])",
+    )
     parser.add_argument(
         "--batch-size", type=positive_int, default=8, metavar="N", help="objects per forward pass (default: %(default)s)"
     )
@@ -162,6 +166,10 @@ def _convert(args: argparse.Namespace) -> int:
     if threshold is None:
         threshold = BINVOX_THRESHOLD if source.suffix.lower() == ".binvox" else get_weights(args.model).threshold
     save_volume(target, volume, threshold=threshold, method=args.method, smooth=args.smooth)
+    if args.preview is not None:
+        from pix2vox.viz import preview
+
+        preview(volume, args.preview, threshold=threshold)
     return 0
 
 
@@ -190,10 +198,16 @@ def _single(args: argparse.Namespace) -> int:
     _check_images(views)
     result = _reconstructor(args).predict(views)
     result.save(target, threshold=args.threshold, method=args.method, smooth=args.smooth)
+    if args.preview is not None:
+        from pix2vox.viz import preview
+
+        preview(result, args.preview, views=views, threshold=args.threshold)
     return 0
 
 
 def _batch(args: argparse.Namespace) -> int:
+    if args.preview is not None:
+        raise UsageError("--preview pictures one object; batch mode writes meshes only")
     objects = _object_folders(Path(args.inputs[0]))
     folder = Path(args.output)
     file_format = args.format or DEFAULT_BATCH_FORMAT
@@ -249,6 +263,8 @@ def _save_or_skip(result: Result, target: Path, file_format: str, args: argparse
 def _run(args: argparse.Namespace) -> int:
     if args.smooth and args.method != "marching_cubes":
         raise UsageError("--smooth only applies to --method marching_cubes")
+    if args.preview is not None and args.preview.suffix.lower() != ".png":
+        raise UsageError(f"{args.preview}: --preview writes a .png file")
     inputs = [Path(p) for p in args.inputs]
     if len(inputs) == 1 and inputs[0].is_dir():
         return _batch(args)
