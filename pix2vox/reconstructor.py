@@ -29,7 +29,8 @@ __all__ = ["FORMAT_VERSION", "Reconstructor"]
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 
 
-def _resolve_device(device: str | torch.device) -> torch.device:
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; other names checked (``ValueError`` if invalid or unavailable)."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -38,6 +39,18 @@ def _resolve_device(device: str | torch.device) -> torch.device:
         raise ValueError(f"invalid device {device!r} ({error})") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return resolved
+
+
+def _check_options(mode: str, dtype: torch.dtype, device: str | torch.device) -> torch.device:
+    """Validate the options before any weights are read; returns the resolved device."""
+    if mode not in MODES:
+        raise ValueError(f"unknown preprocess mode {mode!r}; expected one of {', '.join(MODES)}")
+    resolved = resolve_device(device)
+    if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+        raise ValueError(f"dtype must be torch.float32, torch.float16 or torch.bfloat16, not {dtype}")
+    if dtype != torch.float32 and resolved.type != "cuda":
+        raise ValueError(f"dtype={dtype} is only supported on CUDA devices; use float32 on {resolved}")
     return resolved
 
 
@@ -94,13 +107,14 @@ class Reconstructor:
         compile: bool = False,
     ):
         record = get_weights(model)
+        resolved = _check_options(preprocess, dtype, device)
         if weights is not None and Path(weights).is_dir():
             path = Path(weights) / WEIGHTS_NAME
         elif weights is not None:
             path = Path(weights)
         else:
             path = resolve_weights(record, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
-        self._setup(record, read_checkpoint(path), str(path), device=device, mode=preprocess, dtype=dtype, compile=compile)
+        self._setup(record, read_checkpoint(path), str(path), device=resolved, mode=preprocess, dtype=dtype, compile=compile)
 
     @classmethod
     def from_pretrained(
@@ -135,6 +149,7 @@ class Reconstructor:
                 not fit it or fail the checksum.
             DownloadError: a repository that is neither cached nor downloadable.
         """
+        resolved = _check_options(preprocess, dtype, device)
         text = os.fspath(repo_id_or_path)
         folder = Path(text)
         if folder.is_dir():
@@ -157,7 +172,7 @@ class Reconstructor:
             )
         record = parse_config(config_path)
         self = cls.__new__(cls)
-        self._setup(record, read_checkpoint(weights_path), str(weights_path), device=device, mode=preprocess, dtype=dtype, compile=compile)
+        self._setup(record, read_checkpoint(weights_path), str(weights_path), device=resolved, mode=preprocess, dtype=dtype, compile=compile)
         return self
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
@@ -185,23 +200,17 @@ class Reconstructor:
         state: dict[str, torch.Tensor],
         source: str,
         *,
-        device: str | torch.device,
+        device: torch.device,
         mode: Mode,
         dtype: torch.dtype,
         compile: bool,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"unknown preprocess mode {mode!r}; expected one of {', '.join(MODES)}")
         self._record = record
         self.name = record.name
         self.threshold = record.threshold
         self.preprocess_config = record.preprocess
         self.preprocess_mode: Mode = mode
-        self.device = _resolve_device(device)
-        if dtype not in (torch.float32, torch.float16, torch.bfloat16):
-            raise ValueError(f"dtype must be torch.float32, torch.float16 or torch.bfloat16, not {dtype}")
-        if dtype != torch.float32 and self.device.type != "cuda":
-            raise ValueError(f"dtype={dtype} is only supported on CUDA devices; use float32 on {self.device}")
+        self.device = device
         self.dtype = dtype
         # A few views at a time keep CPU caches warm; a GPU takes them all at once.
         self.encoder_batch: int | None = 2 if self.device.type == "cpu" else None

@@ -117,6 +117,8 @@ def test_bad_arguments(original_checkpoint) -> None:
     path = original_checkpoint("pix2voxpp-f")
     with pytest.raises(ValueError, match="preprocess mode"):
         Reconstructor("pix2voxpp-f", weights=path, preprocess="fancy")
+    with pytest.raises(ValueError, match="preprocess mode"):  # checked before any weights are read
+        Reconstructor("pix2voxpp-f", weights="no-such-file.pth", preprocess="fancy")
     with pytest.raises(ValueError, match="invalid device"):
         Reconstructor("pix2voxpp-f", weights=path, device="gpu-please")
     if not torch.cuda.is_available():

@@ -42,12 +42,13 @@ from tqdm.auto import tqdm
 from pix2vox.checkpoint import load_into, read_checkpoint
 from pix2vox.datasets import ShapeNetDataset
 from pix2vox.errors import UnknownModelError
-from pix2vox.exchange.atomic import write_bytes_atomic
+from pix2vox.exchange.atomic import atomic_write, write_bytes_atomic
 from pix2vox.layout import WEIGHTS_NAME, write_folder
 from pix2vox.metrics import iou
 from pix2vox.models import ARCHITECTURES, Pix2Vox
 from pix2vox.models.merger import fuse
 from pix2vox.preprocess import PreprocessConfig
+from pix2vox.reconstructor import resolve_device
 from pix2vox.registry import Weights, get_weights
 
 from .data import Augmentation, TrainViews
@@ -178,15 +179,6 @@ def save_pretrained(
     return write_folder(folder, model.state_dict(), record)
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available")
-    return device
-
-
 def _spread(samples: list, limit: int | None) -> list:
     """At most ``limit`` samples, evenly spaced (samples are grouped by category)."""
     samples = list(samples)
@@ -272,7 +264,7 @@ def train(config: TrainConfig, *, resume: str | os.PathLike | None = None, progr
     """
     if config.threads:
         torch.set_num_threads(config.threads)
-    device = _device(config.device)
+    device = resolve_device(config.device)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     name = config.name or config.model
@@ -365,7 +357,6 @@ def _save_state(out: Path, model: Pix2Vox, optimizer, scheduler, epoch: int, his
         "history": json.dumps(history),
         "config": json.dumps(config.to_dict()),
     }
-    temporary = out / (STATE_NAME + ".tmp")
-    torch.save(state, temporary)
-    os.replace(temporary, out / STATE_NAME)
+    with atomic_write(out / STATE_NAME) as stream:
+        torch.save(state, stream)
     write_bytes_atomic(out / HISTORY_NAME, (json.dumps({"config": config.to_dict(), "epochs": history}, indent=2) + "\n").encode())
