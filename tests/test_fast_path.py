@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from pix2vox import Reconstructor
+from pix2vox.metrics import iou
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -57,10 +58,6 @@ def test_compiled_model_agrees(checkpoint, rendering_files) -> None:
         assert np.abs(compiled.predict(views).probabilities - eager.predict(views).probabilities).max() <= 1e-4
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / max((a | b).sum(), 1))
-
-
 @pytest.mark.gpu
 @cuda
 @pytest.mark.parametrize("name", ["pix2voxpp-f", "pix2voxpp-a", "pix2vox-f", "pix2vox-a"])
@@ -74,4 +71,4 @@ def test_gpu_matches_cpu_and_half_precision_agrees(name: str, original_checkpoin
     for dtype in (torch.bfloat16, torch.float16):
         half = Reconstructor(name, weights=path, device="cuda", preprocess="official", dtype=dtype)
         result = half.predict(rendering_files)
-        assert _iou(result.occupancy(), reference >= cpu.threshold) >= 0.99
+        assert iou(result.probabilities, reference >= cpu.threshold, (cpu.threshold,))[0] >= 0.99
