@@ -87,12 +87,31 @@ def save_random_original_checkpoint(
 
 
 @torch.no_grad()
+def _plain(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A ``conv → batch norm → activation`` block run module by module, as written."""
+    return nn.Sequential.forward(block, x)
+
+
+def _plain_scores(merger: nn.Module, raw: torch.Tensor) -> torch.Tensor:
+    if hasattr(merger, "layer6"):  # Pix2Vox++: four blocks in sequence, their outputs concatenated
+        w1 = _plain(merger.layer1, raw)
+        w2 = _plain(merger.layer2, w1)
+        w3 = _plain(merger.layer3, w2)
+        w4 = _plain(merger.layer4, w3)
+        return _plain(merger.layer6, _plain(merger.layer5, torch.cat((w1, w2, w3, w4), dim=1)))[:, 0]
+    x = raw
+    for block in (merger.layer1, merger.layer2, merger.layer3, merger.layer4, merger.layer5):
+        x = _plain(block, x)
+    return x[:, 0]
+
+
 def per_view_forward(model: Pix2Vox, views: torch.Tensor) -> torch.Tensor:
     """The network run in the authors' execution order: one view at a time, batch size 1.
 
-    Used as the reference our batched path is tested and benchmarked against. Each view goes
-    through the encoder and decoder on its own, with the generic transposed convolution; the
-    fusion scores are computed view by view, stacked, soft-maxed over views and blended.
+    The reference our batched path is tested and benchmarked against. Each object alone, each
+    view alone through the encoder and decoder in contiguous (NCHW / NCDHW) memory, every module
+    as written (batch norms applied after their convolutions, the generic transposed convolution,
+    no Winograd); the fusion scores view by view, stacked, soft-maxed over views and blended.
 
     Args:
         model: the network (eval mode).
@@ -101,20 +120,22 @@ def per_view_forward(model: Pix2Vox, views: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(B, 32, 32, 32)`` occupancy probabilities.
     """
+    encoder, decoder = model.encoder, model.decoder
+    stem = encoder.vgg if encoder.backbone_name == "vgg16_bn" else encoder.resnet
     outputs = []
     for obj in views:
         raw_features, coarse, scores = [], [], []
         for view in obj:
-            features = model.encoder(view[None])
-            grid = features.reshape(1, model.decoder.in_channels, 2, 2, 2)
-            first = model.decoder.layer1
+            features = _plain(encoder.layer3, _plain(encoder.layer2, _plain(encoder.layer1, stem(view[None].contiguous()))))
+            grid = features.contiguous().view(1, decoder.in_channels, 2, 2, 2)
+            first = decoder.layer1
             hidden = first[2](first[1](nn.ConvTranspose3d.forward(first[0], grid)))
-            hidden = model.decoder.layer4(model.decoder.layer3(model.decoder.layer2(hidden)))
-            volume = model.decoder.layer5(hidden)
+            hidden = _plain(decoder.layer4, _plain(decoder.layer3, _plain(decoder.layer2, hidden)))
+            volume = _plain(decoder.layer5, hidden)
             raw_features.append(torch.cat((hidden, volume), dim=1))
             coarse.append(volume[:, 0])
         for raw in raw_features:
-            scores.append(model.merger(raw))
+            scores.append(_plain_scores(model.merger, raw))
         weights = torch.softmax(torch.stack(scores, dim=1), dim=1)
         fused = (torch.stack(coarse, dim=1) * weights).sum(dim=1).clamp(0, 1)
         if model.refiner is not None:

@@ -70,7 +70,8 @@ def test_batched_forward_equals_the_per_view_original_order(small_model: Pix2Vox
         batched = small_model(views)
     reference = per_view_forward(small_model, views)
     assert batched.shape == (2, 32, 32, 32)
-    assert (batched - reference).abs().max() < 1e-5
+    # folded batch norms and a different convolution order: float rounding differs (issue: 1e-4)
+    assert (batched - reference).abs().max() < 1e-4
 
 
 def test_result_independent_of_batch_and_view_order(small_model: Pix2Vox) -> None:

@@ -21,9 +21,11 @@ from .golden.make_golden import GOLDEN, SAMPLE, golden_outputs, write_images
 def test_golden_outputs(name: str, original_checkpoint, tmp_path: Path) -> None:
     expected = json.loads(GOLDEN.read_text())[name]
     actual = golden_outputs(name, original_checkpoint(name), write_images(tmp_path))
+    # The golden numbers were computed with direct convolutions; on CPUs the encoder now uses
+    # Winograd's F(4x4, 3x3) for its wide layers, which agrees to within the 1e-4.
     for key in expected:
         assert actual[key]["mean"] == pytest.approx(expected[key]["mean"], abs=2e-5)
-        np.testing.assert_allclose(actual[key]["sample"], expected[key]["sample"], atol=2e-5)
+        np.testing.assert_allclose(actual[key]["sample"], expected[key]["sample"], atol=1e-4)
     assert len(expected["1-view"]["sample"]) == len(SAMPLE)
 
 

@@ -87,4 +87,11 @@ class Decoder(nn.Module):
         hidden = self.layer1(grid).contiguous(memory_format=torch.channels_last_3d)
         hidden = self.layer4(self.layer3(self.layer2(hidden)))
         volume = self.layer5(hidden)
-        return torch.cat((hidden, volume), dim=1), volume.squeeze(1)
+        if torch.is_grad_enabled():
+            return torch.cat((hidden, volume), dim=1), volume.squeeze(1)
+        # A channels-last buffer (``cat`` alone returns NCDHW here): the fusion's 3D
+        # convolutions run about twice as fast on it.
+        raw_features = hidden.new_empty((hidden.shape[0], hidden.shape[1] + 1, *hidden.shape[2:]))
+        raw_features = raw_features.contiguous(memory_format=torch.channels_last_3d)
+        torch.cat((hidden, volume), dim=1, out=raw_features)
+        return raw_features, volume.squeeze(1)

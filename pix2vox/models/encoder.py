@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
 from .architecture import Activation, Backbone, HeadLayer
+from .folding import fold_for_inference
 
 _VGG16_BN_STAGES = 27  # conv1_1 … conv4_1 with their batch norms and ReLUs
 _RESNET_STAGES = 6  # conv1, bn1, relu, maxpool, layer1, layer2
@@ -67,6 +70,8 @@ class Encoder(nn.Module):
             blocks.append(_head_block(channels, layer, activation))
             channels = layer.out_channels
         self.layer1, self.layer2, self.layer3 = blocks
+        # (weights' identity, folded copy): kept in a tuple so that it is no registered submodule.
+        self._folded: tuple[tuple, nn.Module] | None = None
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Encode views.
@@ -80,4 +85,17 @@ class Encoder(nn.Module):
         stem = self.vgg if self.backbone_name == "vgg16_bn" else self.resnet
         # Channels-last convolutions run 15–25 % faster on CPUs (and suit GPU tensor cores).
         images = images.contiguous(memory_format=torch.channels_last)
-        return self.layer3(self.layer2(self.layer1(stem(images))))
+        if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling():
+            return self.layer3(self.layer2(self.layer1(stem(images))))
+        return self._inference_copy(stem)(images)
+
+    def _inference_copy(self, stem: nn.Module) -> nn.Module:
+        """The encoder with batch norms folded and Winograd convolutions (see :mod:`.folding`).
+
+        Built on first use and rebuilt whenever a parameter or buffer is replaced or changed in
+        place (new storage or a bumped version counter: loading, training, moving the model).
+        """
+        key = tuple((t.data_ptr(), t._version) for t in itertools.chain(self.parameters(), self.buffers()))
+        if self._folded is None or self._folded[0] != key:
+            self._folded = (key, fold_for_inference(nn.Sequential(stem, self.layer1, self.layer2, self.layer3)))
+        return self._folded[1]
