@@ -21,6 +21,27 @@ def _fold_matrix(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     return fold.reshape(512, 64).to(device)
 
 
+def _onednn_linear():
+    try:
+        return torch.ops.mkldnn._linear_pointwise
+    except (AttributeError, RuntimeError):  # a build without oneDNN
+        return None
+
+
+_ONEDNN_LINEAR = _onednn_linear()
+
+
+def _matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` for 2D float tensors.
+
+    On CPUs, without autograd, the product runs through oneDNN, which is about 30 % faster than
+    the default BLAS (MKL) on the AMD processors we measured; results agree to float rounding.
+    """
+    if _ONEDNN_LINEAR is not None and a.device.type == "cpu" and a.dtype == torch.float32 and not torch.is_grad_enabled():
+        return _ONEDNN_LINEAR(a, b.t(), None, "none", [], "")
+    return torch.mm(a, b)
+
+
 class _GridConvTranspose3d(nn.ConvTranspose3d):
     """``ConvTranspose3d(kernel 4, stride 2, padding 1)`` on a 2³ grid, as two matrix products.
 
@@ -40,7 +61,7 @@ class _GridConvTranspose3d(nn.ConvTranspose3d):
         n, c_in = grid.shape[:2]
         c_out = self.out_channels
         cells = grid.reshape(n, c_in, 8).transpose(1, 2).reshape(n * 8, c_in)
-        taps = torch.mm(cells, self.weight.reshape(c_in, c_out * 64))  # (N·8, C_out·64)
+        taps = _matmul(cells, self.weight.reshape(c_in, c_out * 64))  # (N·8, C_out·64)
         taps = taps.view(n, 8, c_out, 64).transpose(1, 2).reshape(n * c_out, 8 * 64)
         return torch.mm(taps, _fold_matrix(grid.device, grid.dtype)).view(n, c_out, 4, 4, 4)
 
