@@ -50,6 +50,13 @@ class Encoder(nn.Module):
     Parameter names follow the authors' checkpoints: the backbone is ``vgg`` (VGG16-bn) or
     ``resnet`` (ResNet-18/50), the head is ``layer1``–``layer3``.
 
+    In eval mode without autograd the views go through an inference copy of these modules
+    (:func:`~pix2vox.models.folding.fold_for_inference`: batch norms folded, Winograd 3×3
+    convolutions on CPUs), made on first use and remade when a weight changes. It costs a second
+    copy of the encoder's weights plus the Winograd kernels (4× the weights of the layers that use
+    them): about 80 MB for Pix2Vox-F, 145 MB for Pix2Vox-A, 4 MB for Pix2Vox++/F and 75 MB for
+    Pix2Vox++/A.
+
     Args:
         backbone: which torchvision backbone to build (always without pretrained weights).
         head: the three head blocks.
