@@ -86,7 +86,6 @@ def save_random_original_checkpoint(
     return path
 
 
-@torch.no_grad()
 def _plain(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """A ``conv → batch norm → activation`` block run module by module, as written."""
     return nn.Sequential.forward(block, x)
@@ -105,6 +104,7 @@ def _plain_scores(merger: nn.Module, raw: torch.Tensor) -> torch.Tensor:
     return x[:, 0]
 
 
+@torch.no_grad()
 def per_view_forward(model: Pix2Vox, views: torch.Tensor) -> torch.Tensor:
     """The network run in the authors' execution order: one view at a time, batch size 1.
 
