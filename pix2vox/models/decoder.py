@@ -8,6 +8,10 @@ import itertools
 import torch
 from torch import nn
 
+from .fast_decoder import FastDecoder, raw_features
+from .folding import weights_key
+from .onednn import linear
+
 
 @functools.lru_cache(maxsize=None)
 def _fold_matrix(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -19,27 +23,6 @@ def _fold_matrix(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
             if 0 <= x < 4 and 0 <= y < 4 and 0 <= z < 4:
                 fold[cell, tap, 16 * x + 4 * y + z] = 1
     return fold.reshape(512, 64).to(device)
-
-
-def _onednn_linear():
-    try:
-        return torch.ops.mkldnn._linear_pointwise
-    except (AttributeError, RuntimeError):  # a build without oneDNN
-        return None
-
-
-_ONEDNN_LINEAR = _onednn_linear()
-
-
-def _matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a @ b`` for 2D float tensors.
-
-    On CPUs, without autograd, the product runs through oneDNN, which is about 30 % faster than
-    the default BLAS (MKL) on the AMD processors we measured; results agree to float rounding.
-    """
-    if _ONEDNN_LINEAR is not None and a.device.type == "cpu" and a.dtype == torch.float32 and not torch.is_grad_enabled():
-        return _ONEDNN_LINEAR(a, b.t(), None, "none", [], "")
-    return torch.mm(a, b)
 
 
 class _GridConvTranspose3d(nn.ConvTranspose3d):
@@ -61,7 +44,7 @@ class _GridConvTranspose3d(nn.ConvTranspose3d):
         n, c_in = grid.shape[:2]
         c_out = self.out_channels
         cells = grid.reshape(n, c_in, 8).transpose(1, 2).reshape(n * 8, c_in)
-        taps = _matmul(cells, self.weight.reshape(c_in, c_out * 64))  # (N·8, C_out·64)
+        taps = linear(cells, self.weight.reshape(c_in, c_out * 64).t())  # (N·8, C_out·64)
         taps = taps.view(n, 8, c_out, 64).transpose(1, 2).reshape(n * c_out, 8 * 64)
         return torch.mm(taps, _fold_matrix(grid.device, grid.dtype)).view(n, c_out, 4, 4, 4)
 
@@ -91,6 +74,8 @@ class Decoder(nn.Module):
             _up_block(widths[i], widths[i + 1], first=i == 0) for i in range(4)
         )
         self.layer5 = nn.Sequential(nn.ConvTranspose3d(channels[-1], 1, kernel_size=1, bias=False), nn.Sigmoid())
+        # (weights' identity, inference copy): a tuple, so that it is no registered submodule.
+        self._fast: tuple[tuple, FastDecoder] | None = None
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Decode views.
@@ -102,6 +87,8 @@ class Decoder(nn.Module):
             ``raw_features`` ``(N, 9, 32, 32, 32)`` (last hidden layer and the volume, for the
             fusion) and ``volumes`` ``(N, 32, 32, 32)`` in [0, 1].
         """
+        if not (self.training or torch.is_grad_enabled() or torch.compiler.is_compiling()) and features.device.type == "cpu":
+            return self._inference_copy()(features)
         # The flat (C, h, w) features are reinterpreted as a grid, exactly as the original does.
         grid = features.reshape(features.shape[0], self.in_channels, 2, 2, 2)
         # Channels-last 3D makes the remaining (small-channel, large-volume) layers much faster on CPU.
@@ -110,9 +97,11 @@ class Decoder(nn.Module):
         volume = self.layer5(hidden)
         if torch.is_grad_enabled():
             return torch.cat((hidden, volume), dim=1), volume.squeeze(1)
-        # A channels-last buffer (``cat`` alone returns NCDHW here): the fusion's 3D
-        # convolutions run about twice as fast on it.
-        raw_features = hidden.new_empty((hidden.shape[0], hidden.shape[1] + 1, *hidden.shape[2:]))
-        raw_features = raw_features.contiguous(memory_format=torch.channels_last_3d)
-        torch.cat((hidden, volume), dim=1, out=raw_features)
-        return raw_features, volume.squeeze(1)
+        return raw_features(hidden, volume), volume.squeeze(1)
+
+    def _inference_copy(self) -> FastDecoder:
+        """:class:`FastDecoder` of the current weights, made on first use and when a weight changes."""
+        key = weights_key(self)
+        if self._fast is None or self._fast[0] != key:
+            self._fast = (key, FastDecoder(self))
+        return self._fast[1]

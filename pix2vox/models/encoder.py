@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 from torch import nn
 
 from .architecture import Activation, Backbone, HeadLayer
-from .folding import fold_for_inference
+from .folding import fold_for_inference, weights_key
 
 _VGG16_BN_STAGES = 27  # conv1_1 … conv4_1 with their batch norms and ReLUs
 _RESNET_STAGES = 6  # conv1, bn1, relu, maxpool, layer1, layer2
@@ -102,7 +100,7 @@ class Encoder(nn.Module):
         Built on first use and rebuilt whenever a parameter or buffer is replaced or changed in
         place (new storage or a bumped version counter: loading, training, moving the model).
         """
-        key = tuple((t.data_ptr(), t._version) for t in itertools.chain(self.parameters(), self.buffers()))
+        key = weights_key(self)
         if self._folded is None or self._folded[0] != key:
             self._folded = (key, fold_for_inference(nn.Sequential(stem, self.layer1, self.layer2, self.layer3)))
         return self._folded[1]

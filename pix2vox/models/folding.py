@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import copy
+import itertools
 
 import torch
 from torch import nn
 
 from .winograd import WinogradConv2d
+
+
+def weights_key(module: nn.Module) -> tuple:
+    """What identifies ``module``'s current weights: each parameter's and buffer's storage and version.
+
+    Changes when a tensor is replaced (loading, moving, casting) or modified in place (training,
+    ``load_state_dict``), so an inference copy made from the weights can tell that it is stale.
+    """
+    return tuple((t.data_ptr(), t._version) for t in itertools.chain(module.parameters(), module.buffers()))
 
 
 def _folded_conv(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> nn.Module:

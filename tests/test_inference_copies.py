@@ -1,4 +1,4 @@
-"""Winograd 3×3 convolutions and the folded inference copy of the encoder."""
+"""CPU inference copies: Winograd 3×3 convolutions, the folded encoder, the regrouped decoder."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pix2vox.models.fast_decoder import FastDecoder, _tap_groups
 from pix2vox.models.folding import fold_for_inference
 from pix2vox.models.winograd import WinogradConv2d, conv3x3, transform_weight
 from pix2vox.testing import random_model
@@ -94,3 +95,46 @@ def test_encoder_inference_copy_follows_weight_changes() -> None:
         plain = encoder.layer3(encoder.layer2(encoder.layer1(encoder.resnet(x))))
     assert (first - second).abs().max() > 0.1 * plain.abs().max()
     assert (second - plain).abs().max() <= 1e-5 * plain.abs().max()
+
+
+def test_tap_groups_cover_each_pair_that_reaches_the_output_once() -> None:
+    pairs = set()
+    for taps, cells, positions in _tap_groups():
+        assert positions.shape == (len(cells), len(taps))
+        for c, cell in enumerate(cells):
+            for t, tap in enumerate(taps):
+                i, a = (cell >> 2 & 1, cell >> 1 & 1, cell & 1), (tap // 16, tap // 4 % 4, tap % 4)
+                x = [2 * i[d] + a[d] - 1 for d in range(3)]
+                assert all(0 <= v < 4 for v in x) and positions[c, t] == 16 * x[0] + 4 * x[1] + x[2]
+                assert (cell, tap) not in pairs
+                pairs.add((cell, tap))
+    assert len(pairs) == 216  # of 8 cells × 64 taps
+
+
+@pytest.mark.parametrize("name", ["pix2vox-a", "pix2voxpp-f"])
+def test_fast_decoder_equals_the_decoder(name: str) -> None:
+    decoder = random_model(name, seed=6).decoder.eval()
+    features = torch.randn(3, decoder.in_channels * 8, generator=torch.Generator().manual_seed(7))
+    with torch.enable_grad():  # autograd on: the modules as written
+        raw, coarse = (t.detach() for t in decoder(features))
+    with torch.inference_mode():
+        fast_raw, fast_coarse = decoder(features)
+    assert isinstance(decoder._fast[1], FastDecoder)
+    assert fast_raw.is_contiguous(memory_format=torch.channels_last_3d)
+    assert (fast_raw - raw).abs().max() <= 1e-5 * raw.abs().max()
+    assert (fast_coarse - coarse).abs().max() <= 1e-5
+
+
+def test_fast_decoder_follows_weight_changes() -> None:
+    decoder = random_model("pix2voxpp-f", seed=8).decoder.eval()
+    features = torch.randn(2, decoder.in_channels * 8)
+    with torch.inference_mode():
+        before = decoder(features)[1]
+    with torch.no_grad():
+        decoder.layer2[1].running_mean.add_(0.5)  # in place: the copy must be rebuilt
+    with torch.inference_mode():
+        after = decoder(features)[1]
+    with torch.enable_grad():
+        expected = decoder(features)[1].detach()
+    assert (after - before).abs().max() > 1e-3
+    assert (after - expected).abs().max() <= 1e-5
