@@ -74,11 +74,16 @@ class FastDecoder:
         conv, norm = decoder.layer1[0], decoder.layer1[1]
         dtype = conv.weight.dtype
         scale, shift = _batch_norm_affine(norm)
-        weight = conv.weight.detach().double().flatten(2) * scale.view(1, -1, 1)  # (C_in, C_out, 64)
+        weight = conv.weight.detach().flatten(2)  # (C_in, C_out, 64), a view
         self.in_channels, self.out_channels = weight.shape[:2]
-        # Per group: (taps·C_out, C_in) weights, cell indices and output positions.
+        # Per group: (taps·C_out, C_in) weights with the batch norm's scale, cell indices and
+        # output positions. Built group by group: the weight can be hundreds of MB.
         self.groups = [
-            (weight[:, :, taps].permute(2, 1, 0).reshape(-1, self.in_channels).to(dtype).contiguous(), torch.tensor(cells), positions)
+            (
+                (weight[:, :, taps] * scale.to(dtype).view(1, -1, 1)).permute(2, 1, 0).reshape(-1, self.in_channels).contiguous(),
+                torch.tensor(cells),
+                positions,
+            )
             for taps, cells, positions in _tap_groups()
         ]
         self.shift = shift.to(dtype)
