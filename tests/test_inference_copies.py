@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pix2vox.models import ARCHITECTURES, Pix2Vox
 from pix2vox.models.fast_decoder import FastDecoder, _tap_groups
 from pix2vox.models.folding import fold_for_inference
 from pix2vox.models.winograd import WinogradConv2d, conv3x3, transform_weight
@@ -138,3 +139,9 @@ def test_fast_decoder_follows_weight_changes() -> None:
         expected = decoder(features)[1].detach()
     assert (after - before).abs().max() > 1e-3
     assert (after - expected).abs().max() <= 1e-5
+
+
+def test_a_model_built_under_inference_mode_runs() -> None:
+    with torch.inference_mode():  # parameters without version counters
+        model = Pix2Vox(ARCHITECTURES["pix2voxpp-f"]).eval()
+        assert model(torch.zeros(1, 2, 3, 224, 224)).shape == (1, 32, 32, 32)

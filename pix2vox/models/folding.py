@@ -16,8 +16,10 @@ def weights_key(module: nn.Module) -> tuple:
 
     Changes when a tensor is replaced (loading, moving, casting) or modified in place (training,
     ``load_state_dict``), so an inference copy made from the weights can tell that it is stale.
+    Tensors made under ``torch.inference_mode`` have no version counter: only their storage counts.
     """
-    return tuple((t.data_ptr(), t._version) for t in itertools.chain(module.parameters(), module.buffers()))
+    tensors = itertools.chain(module.parameters(), module.buffers())
+    return tuple((t.data_ptr(), 0 if t.is_inference() else t._version) for t in tensors)
 
 
 def _folded_conv(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> nn.Module:
