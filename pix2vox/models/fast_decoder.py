@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from .folding import batch_norm_affine
 from .onednn import linear
 
 if TYPE_CHECKING:
@@ -57,11 +57,6 @@ def raw_features(hidden: torch.Tensor, volume: torch.Tensor) -> torch.Tensor:
     return torch.cat((hidden, volume), dim=1, out=out)
 
 
-def _batch_norm_affine(norm: nn.BatchNorm3d) -> tuple[torch.Tensor, torch.Tensor]:
-    scale = norm.weight.double() * torch.rsqrt(norm.running_var.double() + norm.eps)
-    return scale, norm.bias.double() - norm.running_mean.double() * scale
-
-
 class FastDecoder:
     """A frozen copy of a :class:`~pix2vox.models.decoder.Decoder` in eval mode, for CPU inference.
 
@@ -73,7 +68,7 @@ class FastDecoder:
     def __init__(self, decoder: Decoder):
         conv, norm = decoder.layer1[0], decoder.layer1[1]
         dtype = conv.weight.dtype
-        scale, shift = _batch_norm_affine(norm)
+        scale, shift = batch_norm_affine(norm)
         weight = conv.weight.detach().flatten(2)  # (C_in, C_out, 64), a view
         self.in_channels, self.out_channels = weight.shape[:2]
         # Per group: (taps·C_out, C_in) weights with the batch norm's scale, cell indices and
@@ -89,7 +84,7 @@ class FastDecoder:
         self.shift = shift.to(dtype)
         self.up = []
         for block in (decoder.layer2, decoder.layer3, decoder.layer4):
-            scale, shift = _batch_norm_affine(block[1])
+            scale, shift = batch_norm_affine(block[1])
             folded = block[0].weight.detach().double() * scale.view(1, -1, 1, 1, 1)
             self.up.append((folded.to(dtype), shift.to(dtype)))
         self.output = decoder.layer5

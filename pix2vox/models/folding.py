@@ -22,12 +22,17 @@ def weights_key(module: nn.Module) -> tuple:
     return tuple((t.data_ptr(), 0 if t.is_inference() else t._version) for t in tensors)
 
 
+def batch_norm_affine(norm: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch norm in eval mode as ``x · scale + shift`` per channel; both float64 ``(C,)``."""
+    scale = norm.weight.double() * torch.rsqrt(norm.running_var.double() + norm.eps)
+    return scale, norm.bias.double() - norm.running_mean.double() * scale
+
+
 def _folded_conv(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> nn.Module:
     """``conv`` followed by ``norm`` (in eval mode) as one convolution, computed in float64."""
-    scale = norm.weight.double() * torch.rsqrt(norm.running_var.double() + norm.eps)
+    scale, shift = batch_norm_affine(norm)
     weight = conv.weight.double() * scale.view(-1, 1, 1, 1)
-    bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(scale)
-    bias = (bias - norm.running_mean.double()) * scale + norm.bias.double()
+    bias = shift if conv.bias is None else conv.bias.double() * scale + shift
     weight, bias = weight.to(conv.weight.dtype), bias.to(conv.weight.dtype)
     if WinogradConv2d.applies_to(conv):
         return WinogradConv2d(weight.contiguous(memory_format=torch.channels_last), bias, conv.padding[0])

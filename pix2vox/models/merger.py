@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .folding import batch_norm_affine
+
 _LEAKY_SLOPE = 0.2
 
 
@@ -28,9 +30,9 @@ class _ConvBlock(nn.Sequential):
         if self.training:
             return super().forward(x)
         conv, norm = self[0], self[1]
-        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
-        weight = conv.weight * scale.view(-1, 1, 1, 1, 1)
-        bias = (conv.bias - norm.running_mean) * scale + norm.bias
+        scale, shift = batch_norm_affine(norm)
+        weight = (conv.weight * scale.view(-1, 1, 1, 1, 1)).to(conv.weight.dtype)
+        bias = (conv.bias * scale + shift).to(conv.weight.dtype)
         return F.leaky_relu(F.conv3d(x, weight, bias, padding=1), _LEAKY_SLOPE, inplace=True)
 
 
