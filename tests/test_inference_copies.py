@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,7 +12,7 @@ from torch import nn
 
 from pix2vox.models import ARCHITECTURES, Pix2Vox
 from pix2vox.models.fast_decoder import FastDecoder, _tap_groups
-from pix2vox.models.folding import fold_for_inference
+from pix2vox.models.folding import cached_copy, fold_for_inference
 from pix2vox.models.winograd import WinogradConv2d, conv3x3, transform_weight
 from pix2vox.testing import random_model
 
@@ -52,6 +55,28 @@ def test_winograd_module_uses_the_transform_only_where_it_pays(c: int, size: int
         out = module(x)
     assert (module._kernels is not None) == transformed
     torch.testing.assert_close(out, F.conv2d(x, weight, bias, padding=1), atol=1e-4, rtol=1e-4)
+
+
+def test_an_inference_copy_is_built_once_by_concurrent_callers() -> None:
+    owner = nn.Linear(2, 2)
+    owner._copy = None
+    builds = []
+
+    def build() -> str:
+        builds.append(threading.get_ident())
+        time.sleep(0.05)  # long enough for every caller to find no copy
+        return f"copy {len(builds)}"
+
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(cached_copy(owner, "_copy", build))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == ["copy 1"] * 4 and len(builds) == 1
+    with torch.no_grad():
+        owner.weight.add_(1)  # a changed weight: the next caller rebuilds
+    assert cached_copy(owner, "_copy", build) == "copy 2"
 
 
 def _randomise_batch_norms(module: nn.Module, seed: int) -> None:

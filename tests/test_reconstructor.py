@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 from PIL import Image
 
 from pix2vox import Reconstructor, Result, UnknownModelError, get_weights, list_models
+from pix2vox.reconstructor import split_evenly
 from pix2vox.testing import per_view_forward
 
 from .conftest import VARIANTS
@@ -32,11 +34,13 @@ def test_golden_outputs(name: str, original_checkpoint, tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", VARIANTS)
 def test_matches_the_per_view_formulation(name: str, original_checkpoint, rendering_files) -> None:
     rec = Reconstructor(name, weights=original_checkpoint(name), device="cpu", preprocess="official")
-    views = rendering_files[:3]
-    reference = per_view_forward(rec.model, rec.preprocess(views)[None])[0].numpy()
-    result = rec.predict(views)
-    # the per-view order uses the generic transposed convolution: float rounding differs slightly
-    assert np.abs(result.probabilities - reference).max() <= 1e-4
+    objects = [rendering_files[:3], rendering_files[2:]]
+    reference = [per_view_forward(rec.model, rec.preprocess(views)[None])[0].numpy() for views in objects]
+    # One object runs as one pass; a batch is shared among single-threaded workers on CPUs.
+    # The per-view order uses direct and generic transposed convolutions: rounding differs slightly.
+    assert np.abs(rec.predict(objects[0]).probabilities - reference[0]).max() <= 1e-4
+    for result, expected in zip(rec.predict_batch(objects), reference, strict=True):
+        assert np.abs(result.probabilities - expected).max() <= 1e-4
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +86,64 @@ def test_batched_reordered_and_per_object_runs_agree(rec: Reconstructor, renderi
             assert np.abs(a - b.probabilities).max() <= 1e-5
     reordered = rec.predict(list(reversed(rendering_files[1:4]))).probabilities
     assert np.abs(reordered - alone[1]).max() <= 1e-5
+
+
+def test_split_evenly_cuts_consecutive_parts_of_about_equal_views() -> None:
+    def cuts(counts: list[int], parts: int) -> list[tuple[int, int]]:
+        return [(part.start, part.stop) for part in split_evenly(counts, parts)]
+
+    assert cuts([5] * 8, 2) == [(0, 4), (4, 8)]
+    assert cuts([5] * 8, 3) == [(0, 3), (3, 5), (5, 8)]
+    assert cuts([9, 1], 2) == cuts([1, 9], 2) == [(0, 1), (1, 2)]
+    assert cuts([1, 1, 1, 1, 10], 3) == [(0, 4), (4, 5)]  # the large object cannot be shared
+    assert cuts([5], 4) == [(0, 1)]
+    assert cuts([2, 2, 2], 8) == [(0, 1), (1, 2), (2, 3)]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        counts = rng.integers(1, 9, size=rng.integers(1, 12)).tolist()
+        parts = int(rng.integers(1, 6))
+        slices = cuts(counts, parts)
+        assert 1 <= len(slices) <= parts and slices[0][0] == 0 and slices[-1][1] == len(counts)
+        assert all(start < stop == next_start for (start, stop), (next_start, _) in zip(slices, slices[1:] + [(len(counts), 0)]))
+
+
+def test_cpu_batches_are_shared_among_single_threaded_workers(rec: Reconstructor, rendering_files, monkeypatch) -> None:
+    if rec.device.type != "cpu":
+        pytest.skip("workers are for CPUs")
+    objects = [rendering_files[:2], rendering_files[1:4], rendering_files[3:], rendering_files[:1]]
+    calls = []
+    forward = Reconstructor._forward
+
+    def spy(self, chunk, details, threads=None):
+        results = forward(self, chunk, details, threads)
+        calls.append((len(chunk), threading.get_ident(), torch.get_num_threads()))
+        return results
+
+    def threads_of_a_new_thread() -> int:
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        return seen[0]
+
+    monkeypatch.setattr(Reconstructor, "_forward", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        shared = rec.predict_batch(objects, batch_size=4, details=True)
+        # views 2+3 | 2+1; each worker ran with one thread, in a thread of its own
+        assert sorted((n, t) for n, _, t in calls) == [(2, 1), (2, 1)] and calls[0][1] != calls[1][1]
+        assert torch.get_num_threads() == threads_of_a_new_thread() == 2  # the setting is restored
+        calls.clear()
+        rec.workers = 1
+        whole = rec.predict_batch(objects, batch_size=4, details=True)
+        assert calls == [(4, threading.get_ident(), 2)]
+    finally:
+        rec.workers = None
+        torch.set_num_threads(before)
+    for a, b in zip(shared, whole, strict=True):
+        for key in ("probabilities", "coarse", "scores"):
+            np.testing.assert_allclose(getattr(a, key), getattr(b, key), atol=1e-5)
 
 
 def test_details_expose_coarse_volumes_and_fusion_weights(rec: Reconstructor, rendering_files) -> None:

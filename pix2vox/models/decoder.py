@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .fast_decoder import FastDecoder, raw_features
-from .folding import weights_key
+from .folding import cached_copy
 from .onednn import linear
 
 
@@ -106,7 +106,4 @@ class Decoder(nn.Module):
 
     def _inference_copy(self) -> FastDecoder:
         """:class:`FastDecoder` of the current weights, made on first use and when a weight changes."""
-        key = weights_key(self)
-        if self._fast is None or self._fast[0] != key:
-            self._fast = (key, FastDecoder(self))
-        return self._fast[1]
+        return cached_copy(self, "_fast", lambda: FastDecoder(self))

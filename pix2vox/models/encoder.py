@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .architecture import Activation, Backbone, HeadLayer
-from .folding import fold_for_inference, weights_key
+from .folding import cached_copy, fold_for_inference
 
 _VGG16_BN_STAGES = 27  # conv1_1 … conv4_1 with their batch norms and ReLUs
 _RESNET_STAGES = 6  # conv1, bn1, relu, maxpool, layer1, layer2
@@ -100,7 +100,4 @@ class Encoder(nn.Module):
         Built on first use and rebuilt whenever a parameter or buffer is replaced or changed in
         place (new storage or a bumped version counter: loading, training, moving the model).
         """
-        key = weights_key(self)
-        if self._folded is None or self._folded[0] != key:
-            self._folded = (key, fold_for_inference(nn.Sequential(stem, self.layer1, self.layer2, self.layer3)))
-        return self._folded[1]
+        return cached_copy(self, "_folded", lambda: fold_for_inference(nn.Sequential(stem, self.layer1, self.layer2, self.layer3)))

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import copy
 import itertools
+import threading
+from typing import Callable, TypeVar
 
 import torch
 from torch import nn
 
 from .winograd import WinogradConv2d
+
+_T = TypeVar("_T")
+_BUILDING = threading.Lock()
 
 
 def weights_key(module: nn.Module) -> tuple:
@@ -20,6 +25,23 @@ def weights_key(module: nn.Module) -> tuple:
     """
     tensors = itertools.chain(module.parameters(), module.buffers())
     return tuple((t.data_ptr(), 0 if t.is_inference() else t._version) for t in tensors)
+
+
+def cached_copy(module: nn.Module, attribute: str, build: Callable[[], _T]) -> _T:
+    """The inference copy that ``module.<attribute>`` caches as ``(weights_key, copy)``.
+
+    ``build()`` makes it on first use and whenever :func:`weights_key` changes (loading,
+    training, moving the model). Safe to call from several threads: one builds, the others wait.
+    """
+    key = weights_key(module)
+    cached = getattr(module, attribute)
+    if cached is None or cached[0] != key:
+        with _BUILDING:
+            cached = getattr(module, attribute)
+            if cached is None or cached[0] != key:
+                cached = (key, build())
+                setattr(module, attribute, cached)
+    return cached[1]
 
 
 def batch_norm_affine(norm: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
