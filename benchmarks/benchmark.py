@@ -18,6 +18,7 @@ that both formulations give the same probabilities (max difference ≤ 1e-4).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -144,37 +145,58 @@ def _direct_gflop(run) -> float:
 def stage_profile(variant: str, checkpoint: Path, device: str, views: int, objects: int, peak: float) -> list[tuple]:
     """Seconds, GFLOP and effective GFLOP/s of each stage of our batched path.
 
-    GFLOP are those of the direct formulation (what a convolution computed as written costs),
-    so a stage that uses Winograd's algorithm can exceed the matrix-product peak.
+    On a CPU each stage runs as ``predict_batch`` runs it: the objects shared among workers
+    (``pix2vox.workers``), side by side. GFLOP are those of the direct formulation (what a
+    convolution computed as written costs), so a stage that uses Winograd's algorithm can exceed
+    the matrix-product peak.
     """
     import torch
 
     from pix2vox import Reconstructor
     from pix2vox.models.merger import fuse
+    from pix2vox.workers import run_side_by_side, split_evenly
 
     rec = Reconstructor(variant, weights=checkpoint, device=device)
     model = rec.model
     x = torch.randn(views * objects, 3, 224, 224, device=device)
     counts = [views] * objects
     chunk = rec.encoder_batch or len(x)
+    workers = min(torch.get_num_threads(), objects) if device == "cpu" else 1
+    groups = split_evenly(counts, workers)  # objects of each worker
+    images = [x[group.start * views : group.stop * views] for group in groups]
+
+    def encode(i: int) -> torch.Tensor:
+        return torch.cat([model.encoder(c) for c in images[i].split(chunk)])
+
+    def merge(i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return fuse(decoded[i][1], model.merger(decoded[i][0]), counts[groups[i]])
+
+    def side_by_side(stage):
+        def in_inference_mode(i: int):
+            with torch.inference_mode():
+                return stage(i)
+
+        tasks = [functools.partial(in_inference_mode, i) for i in range(len(groups))]
+        return lambda: run_side_by_side(tasks) if len(tasks) > 1 else tasks[0]()
+
     with torch.inference_mode():
-        features = torch.cat([model.encoder(c) for c in x.split(chunk)])
-        raw, coarse = model.decoder(features)
-        fused, _ = fuse(coarse, model.merger(raw), counts)
+        features = [encode(i) for i in range(len(groups))]
+        decoded = [model.decoder(f) for f in features]
+        fused = [merge(i)[0] for i in range(len(groups))]
     # (stage, timed run over all views, the stage on one view or object (inference tensors cloned
     # for autograd), how many of those)
+    first = features[0][:1].clone(), decoded[0][0][:views].clone(), decoded[0][1][:views].clone(), fused[0][:1].clone()
     stages = [
-        ("encoder", lambda: [model.encoder(c) for c in x.split(chunk)], lambda: model.encoder(x[:1]), len(x)),
-        ("decoder", lambda: model.decoder(features), lambda: model.decoder(features[:1].clone()), len(x)),
-        ("merger", lambda: fuse(coarse, model.merger(raw), counts), lambda: fuse(coarse[:views].clone(), model.merger(raw[:views].clone()), counts[:1]), objects),
+        ("encoder", side_by_side(encode), lambda: model.encoder(x[:1]), len(x)),
+        ("decoder", side_by_side(lambda i: model.decoder(features[i])), lambda: model.decoder(first[0]), len(x)),
+        ("merger", side_by_side(merge), lambda: fuse(first[2], model.merger(first[1]), counts[:1]), objects),
     ]
     if model.refiner is not None:
-        stages.append(("refiner", lambda: model.refiner(fused), lambda: model.refiner(fused[:1].clone()), objects))
+        stages.append(("refiner", side_by_side(lambda i: model.refiner(fused[i])), lambda: model.refiner(first[3]), objects))
     rows = []
     for name, run, unit, units in stages:
         gflop = _direct_gflop(unit) * units
-        with torch.inference_mode():
-            seconds = _best_time(run, 3, device)
+        seconds = _best_time(run, 3, device)
         rows.append((name, seconds, gflop, gflop / seconds, 100 * gflop / seconds / peak))
     return rows
 

@@ -1,4 +1,5 @@
-"""CPU inference copies: Winograd 3×3 convolutions, the folded encoder, the regrouped decoder."""
+"""CPU inference paths: Winograd 3×3 convolutions, the folded encoder, the regrouped decoder,
+the fusion's depth-split convolutions."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from torch import nn
 from pix2vox.models import ARCHITECTURES, Pix2Vox
 from pix2vox.models.fast_decoder import FastDecoder, _tap_groups
 from pix2vox.models.folding import cached_copy, fold_for_inference
+from pix2vox.models.merger import depth_split_conv3d
 from pix2vox.models.winograd import WinogradConv2d, conv3x3, transform_weight
 from pix2vox.testing import random_model
 
@@ -55,6 +57,19 @@ def test_winograd_module_uses_the_transform_only_where_it_pays(c: int, size: int
         out = module(x)
     assert (module._kernels is not None) == transformed
     torch.testing.assert_close(out, F.conv2d(x, weight, bias, padding=1), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize(("c_in", "c_out"), [(9, 1), (8, 4), (2, 1), (5, 3)])
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_depth_split_convolution_equals_the_direct_one(c_in: int, c_out: int, channels_last: bool) -> None:
+    g = torch.Generator().manual_seed(c_in * 10 + c_out)
+    x = torch.randn(2, c_in, 5, 6, 7, generator=g)
+    x = x.contiguous(memory_format=torch.channels_last_3d) if channels_last else x
+    weight, bias = torch.randn(c_out, c_in, 3, 3, 3, generator=g), torch.randn(c_out, generator=g)
+    expected = F.conv3d(x, weight, bias, padding=1)
+    actual = depth_split_conv3d(x, weight, bias)
+    assert actual.shape == expected.shape and actual.is_contiguous(memory_format=torch.channels_last_3d)
+    assert (actual - expected).abs().max() <= 1e-5 * expected.abs().max()
 
 
 def test_an_inference_copy_is_built_once_by_concurrent_callers() -> None:

@@ -12,7 +12,6 @@ import torch
 from PIL import Image
 
 from pix2vox import Reconstructor, Result, UnknownModelError, get_weights, list_models
-from pix2vox.reconstructor import split_evenly
 from pix2vox.testing import per_view_forward
 
 from .conftest import VARIANTS
@@ -88,25 +87,6 @@ def test_batched_reordered_and_per_object_runs_agree(rec: Reconstructor, renderi
     assert np.abs(reordered - alone[1]).max() <= 1e-5
 
 
-def test_split_evenly_cuts_consecutive_parts_of_about_equal_views() -> None:
-    def cuts(counts: list[int], parts: int) -> list[tuple[int, int]]:
-        return [(part.start, part.stop) for part in split_evenly(counts, parts)]
-
-    assert cuts([5] * 8, 2) == [(0, 4), (4, 8)]
-    assert cuts([5] * 8, 3) == [(0, 3), (3, 5), (5, 8)]
-    assert cuts([9, 1], 2) == cuts([1, 9], 2) == [(0, 1), (1, 2)]
-    assert cuts([1, 1, 1, 1, 10], 3) == [(0, 4), (4, 5)]  # the large object cannot be shared
-    assert cuts([5], 4) == [(0, 1)]
-    assert cuts([2, 2, 2], 8) == [(0, 1), (1, 2), (2, 3)]
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        counts = rng.integers(1, 9, size=rng.integers(1, 12)).tolist()
-        parts = int(rng.integers(1, 6))
-        slices = cuts(counts, parts)
-        assert 1 <= len(slices) <= parts and slices[0][0] == 0 and slices[-1][1] == len(counts)
-        assert all(start < stop == next_start for (start, stop), (next_start, _) in zip(slices, slices[1:] + [(len(counts), 0)]))
-
-
 def test_cpu_batches_are_shared_among_single_threaded_workers(rec: Reconstructor, rendering_files, monkeypatch) -> None:
     if rec.device.type != "cpu":
         pytest.skip("workers are for CPUs")
@@ -114,17 +94,10 @@ def test_cpu_batches_are_shared_among_single_threaded_workers(rec: Reconstructor
     calls = []
     forward = Reconstructor._forward
 
-    def spy(self, chunk, details, threads=None):
-        results = forward(self, chunk, details, threads)
+    def spy(self, chunk, details):
+        results = forward(self, chunk, details)
         calls.append((len(chunk), threading.get_ident(), torch.get_num_threads()))
         return results
-
-    def threads_of_a_new_thread() -> int:
-        seen = []
-        thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
-        thread.start()
-        thread.join()
-        return seen[0]
 
     monkeypatch.setattr(Reconstructor, "_forward", spy)
     before = torch.get_num_threads()
@@ -133,7 +106,7 @@ def test_cpu_batches_are_shared_among_single_threaded_workers(rec: Reconstructor
         shared = rec.predict_batch(objects, batch_size=4, details=True)
         # views 2+3 | 2+1; each worker ran with one thread, in a thread of its own
         assert sorted((n, t) for n, _, t in calls) == [(2, 1), (2, 1)] and calls[0][1] != calls[1][1]
-        assert torch.get_num_threads() == threads_of_a_new_thread() == 2  # the setting is restored
+        assert torch.get_num_threads() == 2
         calls.clear()
         rec.workers = 1
         whole = rec.predict_batch(objects, batch_size=4, details=True)
