@@ -24,7 +24,7 @@ def depth_split_conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
     taps = weight.permute(2, 0, 1, 3, 4).reshape(3 * c_out, weight.shape[1], 1, 3, 3)  # outputs (depth tap, c_out)
     partial = F.conv3d(x, taps.contiguous(memory_format=torch.channels_last_3d), padding=(0, 1, 1))
     n, _, depth, height, width = partial.shape
-    partial = partial.permute(0, 2, 3, 4, 1).view(n, depth, height, width, 3, c_out)
+    partial = partial.permute(0, 2, 3, 4, 1).reshape(n, depth, height, width, 3, c_out)
     out = partial[..., 1, :] + bias  # (N, D, H, W, C_out)
     out[:, 1:] += partial[:, :-1, ..., 0, :]  # output depth d takes input d - 1 through tap 0
     out[:, :-1] += partial[:, 1:, ..., 2, :]  # and input d + 1 through tap 2
