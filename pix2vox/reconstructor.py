@@ -85,7 +85,7 @@ class Reconstructor:
         workers: on a CPU, split each batch's objects among this many threads, each running the
             network with an equal share of PyTorch's threads (default ``None``: one per PyTorch
             thread, ``torch.get_num_threads()``; 1: the whole batch in one pass). Separate
-            single-threaded passes are 8–20 % faster than one pass over all cores, since the
+            single-threaded passes are 8–21 % faster than one pass over all cores, since the
             small and memory-bound operations scale poorly across threads. Results agree with
             one pass to float rounding. A single object always runs as one pass.
 
