@@ -48,6 +48,7 @@ __all__ = [
     "generate_dataset",
     "generate_object",
     "plan_objects",
+    "sample_views",
 ]
 
 logger = logging.getLogger(__name__)
@@ -155,10 +156,11 @@ def _fit_distance(corners: NDArray[np.float64], view: View, size: int, fill: flo
     return distance
 
 
-def _sample_views(
-    parts: Sequence[Part], rng: np.random.Generator, config: SynthConfig
+def sample_views(
+    corners: NDArray[np.float64], rng: np.random.Generator, config: SynthConfig
 ) -> list[View]:
-    corners = _part_corners(parts)
+    """Draws ``config.views`` cameras: azimuth over the full circle, elevation and fill from
+    ``config``, each view's distance fitted so that ``(N, 3)`` corners fill its square."""
     views = []
     for _ in range(config.views):
         azimuth = rng.uniform(0.0, 360.0)
@@ -190,7 +192,7 @@ def generate_object(
     rng.bytes(16)  # The model id's draw, so that geometry never reuses it.
     parts = make_shape(category, rng)
     voxels = voxelize(parts, config.resolution)
-    views = _sample_views(parts, rng, config)
+    views = sample_views(_part_corners(parts), rng, config)
     images = render(parts, views, config.size)
     return SynthObject(index, category, model_id, parts, voxels, views, images)
 

@@ -58,6 +58,8 @@ __all__ = ["TrainConfig", "init_weights", "save_pretrained", "train"]
 logger = logging.getLogger(__name__)
 
 MODEL_DIR = "model"
+BEST_DIR = "best"
+"""Run sub-folder with the epoch that scored best on validation within the last stage so far."""
 STATE_NAME = "training_state.pt"
 HISTORY_NAME = "history.json"
 VAL_THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
@@ -343,8 +345,30 @@ def train(config: TrainConfig, *, resume: str | os.PathLike | None = None, progr
         history.append(record)
         logger.info("epoch %d: %s", epoch + 1, json.dumps(record))
         save_pretrained(model, out / MODEL_DIR, name=name, preprocess=preprocess, threshold=config.threshold)
+        if _is_best(history, config):
+            save_pretrained(model, out / BEST_DIR, name=name, preprocess=preprocess, threshold=config.threshold)
+            logger.info("epoch %d is the best of its stage on validation: saved to %s", epoch + 1, out / BEST_DIR)
         _save_state(out, model, optimizer, scheduler, epoch, history, config)
     return out / MODEL_DIR
+
+
+def _val_score(record: dict[str, Any], config: TrainConfig) -> float | None:
+    """Validation IoU at the checkpoint's threshold, with the views of the record's stage."""
+    key = f"val_iou_{config.multiview_views}" if record["stage"] == "multi-view" else "val_iou_1"
+    scores = record.get(key)
+    if not scores:
+        return None
+    return scores.get(str(config.threshold), max(scores.values()))
+
+
+def _is_best(history: list[dict[str, Any]], config: TrainConfig) -> bool:
+    """Whether the last epoch scored best on validation among the epochs of its stage."""
+    last = history[-1]
+    score = _val_score(last, config)
+    if score is None:
+        return False
+    earlier = [_val_score(r, config) for r in history[:-1] if r["stage"] == last["stage"]]
+    return all(e is None or score > e for e in earlier)
 
 
 def _save_state(out: Path, model: Pix2Vox, optimizer, scheduler, epoch: int, history: list, config: TrainConfig) -> None:
