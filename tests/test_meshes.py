@@ -158,7 +158,7 @@ def test_open_box_still_voxelises_solid():
     assert winding_numbers(np.zeros((1, 3)), open_top)[0] == pytest.approx(1 - missing, abs=1e-9)
     np.testing.assert_array_equal(voxelize_mesh(open_top), voxelize_mesh(box.triangles))
     shell = voxelize_mesh(open_top)
-    assert shell[:, 10:20, 12:20].all()
+    assert shell[4:28, 7:25, 10:22].all()  # the box spans voxels 3.2-28.8, 6.4-25.6, 9.6-22.4
 
 
 def test_degenerate_and_unreadable_meshes(tmp_path):
