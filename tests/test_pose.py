@@ -6,11 +6,15 @@ aeroplane's nose at high x. ``pix2vox-synth`` must generate its voxels and rende
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from pix2vox.exchange.binvox import read_binvox
 from pix2vox.synth import CATEGORIES, SynthConfig, View, generate_object, make_shape, project, render, voxelize
 from pix2vox.synth.geometry import normalize
 from pix2vox.synth.shapes import CONSTRUCTION_TO_CANONICAL, _Builder
@@ -159,3 +163,23 @@ def test_projection_check_detects_a_quarter_turn():
         obj = generate_object(1, category, "0" * 32, 1, SynthConfig(views=3))
         for view, image in zip(obj.views, obj.images):
             assert not agrees(*agreement(turn_back(obj.voxels), view, image))
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.skipif(not (EXAMPLES / "make_examples.py").is_file(), reason="examples/ is in the source checkout only")
+@pytest.mark.parametrize("name", ["chair", "aeroplane"])
+def test_examples_are_what_the_generator_writes(name: str, tmp_path: Path):
+    """``examples/`` holds the output of ``examples/make_examples.py``: regenerated, in the pose."""
+    spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    category, model_id, views = module.CHOSEN[name]
+    module.make_example(tmp_path / name, category, model_id, views, tmp_path / "scratch")
+    shipped = sorted(p.name for p in (EXAMPLES / name).iterdir())
+    assert shipped == sorted(p.name for p in (tmp_path / name).iterdir())
+    for file in shipped:
+        assert (EXAMPLES / name / file).read_bytes() == (tmp_path / name / file).read_bytes(), file
+    top = top_voxels(read_binvox(EXAMPLES / name / "model.binvox").occupancy)
+    assert top[:, 0].mean() < CENTRE - 2.0  # chair backrest, aeroplane fin: at the back, low x
