@@ -338,7 +338,8 @@ def preview(
 
 # Looking from +axis towards the origin: (how the 2D array is laid out for ``origin="lower"``,
 # (horizontal, vertical) names). From +z, x is to the right (azimuth 0); from +x, -z (azimuth 90);
-# from above, x to the right and -z up, so that the front (+z) is at the bottom.
+# from above, x to the right and -z up, so that +z is at the bottom. Objects in the canonical
+# pose face +x: "z" shows their right-hand side, "x" their front.
 _LAYOUTS = {
     "z": (lambda image: image.T, ("x", "y")),
     "x": (lambda image: image[:, ::-1], ("-z", "y")),

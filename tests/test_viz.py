@@ -117,7 +117,7 @@ def test_azimuths_follow_the_synth_camera():
     side = viz.render_surface(quads, normals, elevation=0, azimuth=90, pixels=100)[..., 3] > 0.5
     assert centre_column(side) < 40
     above = viz.render_surface(quads, normals, elevation=90, azimuth=0, pixels=100)[..., 3] > 0.5
-    assert np.nonzero(above)[0].mean() > 60  # from above, +z (the front) is at the bottom
+    assert np.nonzero(above)[0].mean() > 60  # from above, +z is at the bottom
 
 
 def test_render_surface_hides_what_is_behind():

@@ -24,7 +24,8 @@ categories: {", ".join(CATEGORIES)} (names or ShapeNet taxonomy ids)
 
 output: ROOT/ShapeNet.json, ROOT/ShapeNetRendering/<taxonomy>/<model>/rendering/NN.png with
   rendering_metadata.txt (azimuth elevation 0 distance fov per view) and
-  ROOT/ShapeNetVox32/<taxonomy>/<model>/model.binvox. The same seed gives identical files.
+  ROOT/ShapeNetVox32/<taxonomy>/<model>/model.binvox. Objects are in ShapeNet's pose: voxels
+  [x, y, z], y up, the front facing +x. The same seed gives identical files.
 
 example:
   {PROG} --out data/synth --objects 2600 --seed 0 --workers 2

@@ -12,7 +12,9 @@ Renderings are ``size x size`` RGBA PNGs (transparent background). ``rendering_m
 one line per view, ``azimuth elevation 0 distance fov`` (degrees; the distance in units of the
 voxel grid's side), describing the camera of :mod:`pix2vox.synth.render`. Voxels are solid,
 indexed ``[x, y, z]`` (y up); the binvox header carries ``translate -0.5 -0.5 -0.5`` and
-``scale 1``, the world frame of the cameras.
+``scale 1``, the world frame of the cameras. Objects are in ShapeNet's canonical pose, in the
+voxels and the renderings alike: y up, the front facing +x (a chair's backrest at low x, a car's
+bonnet and an aeroplane's nose at high x).
 
 Everything is a function of ``(seed, object index)``: the same seed gives byte-identical files,
 whatever the number of workers.
@@ -105,7 +107,7 @@ class SynthObject:
         category: Category name (a key of :data:`~pix2vox.synth.shapes.CATEGORIES`).
         model_id: 32 hex digits, like ShapeNet model ids.
         parts: The normalised parts.
-        voxels: ``(D, D, D)`` bool occupancy, ``[x, y, z]``, y up.
+        voxels: ``(D, D, D)`` bool occupancy, ``[x, y, z]``, y up, the front facing +x.
         views: The camera of each rendering, as written to the metadata.
         images: ``(V, size, size, 4)`` uint8 RGBA renderings.
     """

@@ -90,6 +90,18 @@ class Part:
         rho = 0.5 * (self.rho[0] + self.rho[1]) + 0.5 * (self.rho[1] - self.rho[0]) * y
         return (np.abs(y) <= 1.0) & (q[..., 0] ** 2 + q[..., 2] ** 2 <= rho * rho)
 
+    def rotated(self, rotation: NDArray[np.float64]) -> Part:
+        """The part turned about the world origin: ``world -> rotation @ world``.
+
+        Args:
+            rotation: ``(3, 3)`` rotation matrix. With entries 0 and ±1 (quarter turns) the
+                result is exact, so bounds and voxels turn exactly with it.
+        """
+        rotation = np.asarray(rotation, dtype=np.float64)
+        return dataclasses.replace(
+            self, center=rotation @ self.center, rotation=rotation @ self.rotation
+        )
+
     def transformed(self, offset: NDArray[np.float64], scale: float) -> Part:
         """The part after ``world -> (world + offset) * scale``."""
         return dataclasses.replace(

@@ -13,6 +13,10 @@ the viewing direction) lands at column ``size/2 * (1 + x / (z tan(fov/2)))`` and
 covers ``[r, r+1) x [c, c+1)``; each pixel is shaded by the ray through its centre (no
 anti-aliasing, so alpha is 0 or 255).
 
+Generated objects face +x (ShapeNet's canonical pose, see :mod:`pix2vox.synth.shapes`), so
+azimuth 90 sees an object from the front, 270 from the back, 0 from its right-hand side (+z, with
++x, its front, to the right of the image) and 180 from its left-hand side.
+
 Shading is Lambertian with one directional light fixed relative to the camera (above, left and in
 front of the object) plus an ambient term.
 """

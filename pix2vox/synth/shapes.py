@@ -1,8 +1,17 @@
 """Procedural ShapeNet-like objects assembled from boxes, frusta and ellipsoids.
 
-Frame: y up, the object's front faces +z, sizes in rough metres (shapes are normalised to the
-unit cube afterwards). Parts that share a role (all legs of a chair, say) share a random colour.
-Taxonomy ids are the ShapeNetCore synset ids of the 13 categories used by Pix2Vox.
+Pose: :func:`make_shape` returns objects in ShapeNet's canonical pose, the package's one pose: y up,
+the object's **front faces +x** (a chair's backrest at low x, a car's bonnet and an aeroplane's
+nose at high x, a cabinet's doors at high x), normalised to the unit cube.
+
+The category builders below work in a *construction frame*: y up, the front facing +z, the width
+along x, sizes in rough metres. :func:`make_shape` turns every shape by +90° about y
+(right-handed, :data:`CONSTRUCTION_TO_CANONICAL`), which takes +z to +x and +x to -z, before
+normalising it. The turn is an exact quarter turn, so voxels and renderings of the turned parts
+are exactly those of the construction turned.
+
+Parts that share a role (all legs of a chair, say) share a random colour. Taxonomy ids are the
+ShapeNetCore synset ids of the 13 categories used by Pix2Vox.
 """
 
 from __future__ import annotations
@@ -15,9 +24,16 @@ from numpy.typing import NDArray
 
 from pix2vox.synth.geometry import Part, normalize
 
-__all__ = ["CATEGORIES", "Category", "make_shape"]
+__all__ = ["CATEGORIES", "CONSTRUCTION_TO_CANONICAL", "Category", "make_shape"]
 
-_X, _Y, _Z = np.eye(3)
+CONSTRUCTION_TO_CANONICAL: NDArray[np.float64] = np.array(
+    [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]]
+)
+"""Rotation from the builders' frame (front +z) to the canonical pose (front +x): +90° about y.
+
+Right-handed: ``(x, y, z) -> (z, y, -x)``. Written with exact zeros and ones rather than through
+``cos(90°)``, so that turning a part changes no bit of its bounds.
+"""
 
 
 def _rotation(axis: int, degrees: float) -> NDArray[np.float64]:
@@ -276,7 +292,8 @@ def _car(b: _Builder) -> None:
     paint, glass, tyre = b.color(), np.full(3, b.u(0.15, 0.35)), np.full(3, 0.1)
     b.box((0, wheel_r + body_h / 2 - 0.02, 0), (width, body_h, length), paint)
     cabin_l, cabin_h = length * b.u(0.4, 0.6), b.u(0.1, 0.17)
-    b.box((0, wheel_r + body_h - 0.02 + cabin_h / 2, -length * b.u(0.0, 0.12)),
+    # The cabin sits behind the middle: the bonnet, longer than the boot, marks the front.
+    b.box((0, wheel_r + body_h - 0.02 + cabin_h / 2, -length * b.u(0.06, 0.14)),
           (width * 0.85, cabin_h, cabin_l), glass)
     for x in (-width / 2 + wheel_w / 2 - 0.01, width / 2 - wheel_w / 2 + 0.01):
         for z in (-length * 0.32, length * 0.32):
@@ -349,9 +366,19 @@ CATEGORIES: dict[str, Category] = {
 
 
 def make_shape(category: Category | str, rng: np.random.Generator) -> list[Part]:
-    """A random instance of ``category``, normalised to the unit cube (see ``geometry``)."""
+    """A random instance of ``category`` in the canonical pose, normalised to the unit cube.
+
+    Args:
+        category: A :class:`Category` or a key of :data:`CATEGORIES`.
+        rng: Source of every random choice; the same state gives the same shape.
+
+    Returns:
+        The parts, y up and the front facing +x (see the module docstring), their union
+        spanning ``[-0.5, 0.5]`` along its longest extent (see
+        :func:`~pix2vox.synth.geometry.normalize`).
+    """
     cat = CATEGORIES[category] if isinstance(category, str) else category
     builder = _Builder(rng)
     cat.build(builder)
-    return normalize(builder.parts)
+    return normalize([part.rotated(CONSTRUCTION_TO_CANONICAL) for part in builder.parts])
 
