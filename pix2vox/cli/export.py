@@ -30,6 +30,8 @@ from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli,
 from pix2vox.formats import SUPPORTED_FORMATS, VOLUME_FORMATS
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from pix2vox import Reconstructor, Result
 
 __all__ = ["main"]
@@ -185,7 +187,7 @@ def _object_folders(folder: Path) -> list[tuple[str, list[Path]]]:
 def _write(
     args: argparse.Namespace,
     target: Path,
-    probabilities,
+    probabilities: np.ndarray,
     threshold: float,
     preview: tuple[object, list[Path] | None] | None = None,
 ) -> None:
