@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pix2vox import Result, viz  # noqa: E402
-from pix2vox.exchange.atomic import write_bytes_atomic  # noqa: E402
+from pix2vox.atomic import write_bytes_atomic  # noqa: E402
 from pix2vox.synth import SynthConfig, generate_object  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"

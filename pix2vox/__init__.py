@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import CheckpointError, DownloadError, ImageError, Pix2VoxError, UnknownModelError
+from .errors import CheckpointError, DownloadError, ImageError, NotPublishedError, Pix2VoxError, UnknownModelError
 
 __version__ = "0.1.0"
 
@@ -36,6 +36,7 @@ __all__ = [
     "CheckpointError",
     "DownloadError",
     "ImageError",
+    "NotPublishedError",
     "Pix2VoxError",
     "PreprocessConfig",
     "Reconstructor",

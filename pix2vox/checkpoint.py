@@ -38,20 +38,25 @@ def _numpy_safe_globals() -> list:
     return [scalar, (scalar, "numpy.core.multiarray.scalar"), np.dtype, *float_dtypes]
 
 
+_CALLABLE = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def _reason(error: Exception) -> str:
+    """The first line of torch's message that is not its advice to turn the safety check off."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    useful = [line for line in lines if "weights_only" not in line and "arbitrary code" not in line]
+    return useful[0] if useful else type(error).__name__
+
+
 def _torch_load(path: Path) -> object:
     try:
         with torch.serialization.safe_globals(_numpy_safe_globals()):
             return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
-        if refused:
-            raise CheckpointError(
-                f"{path}: refused to unpickle {refused.group(1)}; only tensors, numbers and containers "
-                "are loaded from checkpoints (this is not one of the authors' files, or it was modified)"
-            ) from None
-        raise CheckpointError(f"{path}: not a PyTorch checkpoint, or a truncated one ({error})") from None
     except Exception as error:  # torch.load fails on garbage in many ways (KeyError, EOFError, ...)
-        raise CheckpointError(f"{path}: not a PyTorch checkpoint, or a truncated one ({error})") from None
+        refused = _CALLABLE.search(str(error)) if isinstance(error, pickle.UnpicklingError) else None
+        if refused:
+            raise CheckpointError(f"refused: {path} asks to run code ({refused.group(1)}); the authors' checkpoints never do") from None
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint, or a truncated one ({_reason(error)})") from None
 
 
 def _tensors(mapping: object, where: str, path: Path) -> dict[str, torch.Tensor]:

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import torch
 
+from .atomic import StagedFiles
+from .checkpoint import load_into, read_safetensors
 from .errors import CheckpointError
 from .hub import sha256_of
-from .layout import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, write_metadata
+from .layout import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, folder_writers, parse_config, write_metadata
 from .models import Pix2Vox
 from .reconstructor import Reconstructor
 from .registry import get_weights, list_models
@@ -71,6 +73,15 @@ def max_output_difference(a: Pix2Vox, b: Pix2Vox, *, seed: int = 0, view_counts:
     return float((first - second).abs().max())
 
 
+def _load_staged(config: Path, weights: Path) -> Pix2Vox:
+    """The network described by a staged ``config.json`` with the weights of a staged ``model.safetensors``."""
+    record = parse_config(config)
+    with torch.device("meta"):
+        network = Pix2Vox(record.architecture)
+    load_into(network, read_safetensors(weights), model_name=record.name, source=str(weights))
+    return network.eval()
+
+
 def convert_original(path: str | os.PathLike, model: str, output: str | os.PathLike, *, seed: int = 0) -> ConversionReport:
     """Convert one of the authors' ``.pth`` files into a folder in our layout, and check it.
 
@@ -81,31 +92,30 @@ def convert_original(path: str | os.PathLike, model: str, output: str | os.PathL
     Args:
         path: e.g. ``Pix2Vox++-A-ShapeNet.pth``.
         model: registry name, e.g. ``"pix2voxpp-a"``.
-        output: folder to write (created if needed; existing files of the same names are replaced).
+        output: folder to write (created if needed; existing files of the same names are replaced,
+            and only once the converted files have passed the check).
         seed: seed of the check inputs.
 
     Raises:
         UnknownModelError: ``model`` is not registered.
         CheckpointError: the file is missing, unreadable, of another variant (nothing is written),
-            or the converted folder does not reproduce it (what was written is removed).
+            or the converted files do not reproduce it (the folder is then left as it was).
     """
     record = get_weights(model)
     original = Reconstructor(model, weights=path, device="cpu")
     output = Path(output)
-    created = not output.exists()
-    written = [output / name for name in (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME)]
-    original.save_pretrained(output)
-    try:
-        converted = Reconstructor.from_pretrained(output, device="cpu")
-        difference = max_output_difference(original.model, converted.model, seed=seed)
+    state = {key: value.float() if value.is_floating_point() else value for key, value in original.model.state_dict().items()}
+    with StagedFiles(make_folders=True) as files:
+        staged = {}
+        for name, write in folder_writers(state, original.weights).items():
+            staged[name] = files.stage(output / name)
+            write(staged[name])
+        # The check reads the staged files: nothing is renamed into place unless they pass.
+        converted = _load_staged(staged[CONFIG_NAME], staged[WEIGHTS_NAME])
+        difference = max_output_difference(original.model, converted, seed=seed)
         if not difference <= TOLERANCE:
             raise CheckpointError(f"{output}: the converted weights differ from {path} by {difference:.3g} (tolerance {TOLERANCE:g})")
-    except BaseException:
-        for file in written:
-            file.unlink(missing_ok=True)
-        if created and output.is_dir() and not any(output.iterdir()):
-            output.rmdir()
-        raise
+    written = [output / name for name in (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME)]
     return ConversionReport(
         source=Path(path),
         output=output,

@@ -17,6 +17,8 @@ from typing import Literal
 import numpy as np
 import trimesh
 
+from pix2vox.errors import VolumeError
+
 __all__ = ["MeshMethod", "check_threshold", "check_volume", "volume_to_mesh"]
 
 logger = logging.getLogger(__name__)
@@ -41,20 +43,20 @@ def check_volume(volume: np.ndarray, *, name: str = "volume") -> np.ndarray:
         The volume as float32 (no copy when it already is).
 
     Raises:
-        ValueError: naming ``name``, for a wrong shape or dtype, NaN or
+        VolumeError: (a ``ValueError``) naming ``name``, for a wrong shape or dtype, NaN or
             infinite values, or values outside [0, 1].
     """
     array = np.asarray(volume)
     if array.ndim != 3 or len(set(array.shape)) != 1 or array.shape[0] == 0:
-        raise ValueError(f"{name}: expected a (D, D, D) volume, got shape {array.shape}")
+        raise VolumeError(f"{name}: expected a (D, D, D) volume, got shape {array.shape}")
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        raise ValueError(f"{name}: expected numbers, got dtype {array.dtype}")
+        raise VolumeError(f"{name}: expected numbers, got dtype {array.dtype}")
     array = array.astype(np.float32, copy=False)
     if not np.isfinite(array).all():
-        raise ValueError(f"{name}: the volume contains NaN or infinite values")
+        raise VolumeError(f"{name}: the volume contains NaN or infinite values")
     low, high = float(array.min()), float(array.max())
     if low < 0.0 or high > 1.0:
-        raise ValueError(
+        raise VolumeError(
             f"{name}: values range over [{low:.3g}, {high:.3g}], expected probabilities in "
             "[0, 1] (apply a sigmoid to logits first)"
         )
@@ -114,10 +116,11 @@ def volume_to_mesh(
         ``process=False``: vertices that coincide in space where two voxels
         touch only along an edge are kept apart on purpose. If nothing reaches
         the threshold, an empty mesh (no faces) and a logged warning.
-        A marching-cubes surface where the shape touches the grid's boundary
-        lies between the border voxel's centre and the zero padding's, so for
-        thresholds below 0.5 it may stick out of the grid's box by up to
-        ``0.5 - threshold`` voxels; the voxels method never does.
+        Every vertex lies inside the grid's box (the unit cube by default):
+        where the shape touches the grid's boundary, the marching-cubes surface
+        (which would lie between the border voxel's centre and the zero
+        padding's, up to ``0.5 - threshold`` voxels outside) is clipped flat
+        onto the box's face; the voxels method never leaves the box.
 
     Raises:
         ValueError: Bad shape, values outside [0, 1], threshold outside (0, 1), unknown
@@ -153,6 +156,8 @@ def volume_to_mesh(
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
     if smooth:
         trimesh.smoothing.filter_taubin(mesh, iterations=_TAUBIN_ITERATIONS)
+    # Keep the surface inside the grid's box: a shape touching the boundary gets a flat face there.
+    mesh.vertices = np.clip(mesh.vertices, offset, offset + scale)
     return mesh
 
 

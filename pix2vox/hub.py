@@ -14,9 +14,9 @@ from pathlib import Path
 
 from huggingface_hub import constants as hf_constants
 
-from .errors import CheckpointError, DownloadError
+from .errors import CheckpointError, DownloadError, NotPublishedError
 from .layout import CONFIG_NAME, WEIGHTS_NAME, parse_config
-from .registry import Weights
+from .registry import Weights, find_repo
 
 __all__ = [
     "CONFIG_NAME",
@@ -25,6 +25,7 @@ __all__ = [
     "cache_folder",
     "download_folder",
     "hub_download",
+    "check_published",
     "is_offline",
     "resolve_weights",
     "sha256_of",
@@ -133,6 +134,26 @@ def hub_download(
     return Path(path)
 
 
+def check_published(weights: Weights) -> None:
+    """Fail at once, with no network access, when the record's Hub repository is not published.
+
+    Raises:
+        NotPublishedError: saying where the authors' original file can be downloaded and how
+            to use it (``weights=``, ``pix2vox-export --weights``, ``pix2vox-convert``).
+    """
+    if weights.published:
+        return
+    original = weights.original_file or "the authors' .pth file"
+    where = f" from the authors' project page, {weights.project_page}" if weights.project_page else ""
+    raise NotPublishedError(
+        f"{weights.name}: the Hub repository {weights.repo_id} is not published yet. Download {original}{where}, then "
+        f"use it directly: Reconstructor({weights.name!r}, weights={original!r}) or "
+        f"pix2vox-export ... --model {weights.name} --weights {original}; or convert it once into a folder: "
+        f"pix2vox-convert {original} --model {weights.name} --output {weights.name}/ "
+        f"(then Reconstructor.from_pretrained({weights.name + '/'!r}))"
+    )
+
+
 def download_folder(
     repo_id: str,
     *,
@@ -146,9 +167,13 @@ def download_folder(
     ``config.json`` is fetched first: it is the file the Hub counts downloads by.
 
     Raises:
+        NotPublishedError: ``repo_id`` is a registered repository not published yet.
         DownloadError: see :func:`hub_download`.
         CheckpointError: ``sha256`` is given and the weights file does not match it (the file is not used).
     """
+    known = find_repo(repo_id)
+    if known is not None:
+        check_published(known)
     options = dict(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
     config = hub_download(repo_id, CONFIG_NAME, **options)
     weights = hub_download(repo_id, WEIGHTS_NAME, **options)
@@ -181,6 +206,7 @@ def resolve_weights(
         return path
     if weights.repo_id is None:
         raise DownloadError(f"{weights.name} has no published weights; pass weights=PATH")
+    check_published(weights)
     pinned = revision in (None, weights.revision)
     options = dict(revision=revision or weights.revision, cache_dir=cache_dir, local_files_only=local_files_only)
     if weights.filename != WEIGHTS_NAME:

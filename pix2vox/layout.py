@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import torch
 
+from .atomic import write_together
 from .errors import CheckpointError, UnknownModelError
 from .model_card import model_card
 from .models import Architecture
@@ -30,6 +30,7 @@ __all__ = [
     "folder_files",
     "make_config",
     "parse_config",
+    "folder_writers",
     "write_files",
     "write_folder",
     "write_metadata",
@@ -123,31 +124,12 @@ def _save_text(text: str) -> Callable[[Path], None]:
 
 
 def write_files(folder: str | os.PathLike, writers: Mapping[str, Callable[[Path], None]]) -> Path:
-    """Write several files into ``folder`` all or nothing.
+    """Write several files into ``folder`` all or nothing (:func:`pix2vox.atomic.write_together`).
 
-    Each file is written to a temporary name in the folder, and only when all are complete are
-    they renamed over the final names (``os.replace``). On error the temporary files are removed,
-    and so is the folder if this call created it.
+    The folder is created if missing, and removed again on error if this call created it.
     """
     folder = Path(folder)
-    created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary: dict[str, Path] = {}
-    try:
-        for name, write in writers.items():
-            path = temporary[name] = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-            path.touch(exist_ok=False)
-            mode = path.stat().st_mode  # what the umask allows; some writers create files 0600
-            write(path)
-            path.chmod(mode)
-        for name, path in temporary.items():
-            os.replace(path, folder / name)
-    except BaseException:
-        for path in temporary.values():
-            path.unlink(missing_ok=True)
-        if created and not any(folder.iterdir()):
-            folder.rmdir()
-        raise
+    write_together({folder / name: write for name, write in writers.items()}, make_folders=True)
     return folder
 
 
@@ -155,9 +137,14 @@ def _metadata_writers(weights: Weights) -> dict[str, Callable[[Path], None]]:
     return {CONFIG_NAME: _save_text(config_text(weights)), CARD_NAME: _save_text(model_card(weights))}
 
 
+def folder_writers(state: Mapping[str, torch.Tensor], weights: Weights) -> dict[str, Callable[[Path], None]]:
+    """File name → writer (given a path, writes that file) of the three files of a folder in our layout."""
+    return {WEIGHTS_NAME: _save_state(state), **_metadata_writers(weights)}
+
+
 def write_folder(folder: str | os.PathLike, state: Mapping[str, torch.Tensor], weights: Weights) -> Path:
     """Write ``model.safetensors``, ``config.json`` and the ``README.md`` card of ``weights`` into ``folder``."""
-    return write_files(folder, {WEIGHTS_NAME: _save_state(state), **_metadata_writers(weights)})
+    return write_files(folder, folder_writers(state, weights))
 
 
 def write_metadata(folder: str | os.PathLike, weights: Weights) -> Path:

@@ -19,7 +19,9 @@ Views may be file paths, ``PIL.Image`` objects, numpy arrays ``(H, W)``, ``(H, W
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Literal, Union
@@ -30,6 +32,20 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+
+logger = logging.getLogger(__name__)
+
+MAX_PIXELS: int | None = 40_000_000
+"""Largest image (width × height) read from a file, checked from its header before decoding; ``None``: no limit.
+
+Set ``pix2vox.preprocess.MAX_PIXELS`` to change it (``pix2vox-export --max-pixels``).
+"""
+
+DECODE_SIDE = 1024
+"""Files are shrunk while decoding by whole factors, keeping the longer side at least this long:
+JPEGs through ``Image.draft``, others with ``Image.reduce``. Smaller images are read as they are."""
+
+_BLANK_TOLERANCE = 0.08  # colour difference that separates an object from a plain background
 
 View = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
 """Anything accepted as one view."""
@@ -111,30 +127,72 @@ def _array_to_float(array: np.ndarray, name: str) -> np.ndarray:
     raise ImageError(f"{name}: unsupported array dtype {array.dtype} (use uint8, uint16 or float in [0, 1])")
 
 
+def _open_file(path: Path, name: str, exif_transpose: bool) -> np.ndarray:
+    """Decode an image file, refusing it from its header when it has more than :data:`MAX_PIXELS`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
+            with Image.open(path) as image:
+                width, height = image.size
+                if MAX_PIXELS is not None and width * height > MAX_PIXELS:
+                    raise ImageError(
+                        f"{name}: {width}×{height} pixels is more than the limit of {MAX_PIXELS:,} "
+                        "(pix2vox.preprocess.MAX_PIXELS, pix2vox-export --max-pixels); shrink the image"
+                    )
+                if getattr(image, "n_frames", 1) > 1:
+                    logger.warning("%s: has %d frames; only the first is used as a view", name, image.n_frames)
+                return _pil_to_array(_decode_reduced(image), exif_transpose=exif_transpose)
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"{name}: too many pixels ({error})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+        if isinstance(error, ImageError):
+            raise
+        raise ImageError(f"{name}: not a readable image ({error})") from None
+
+
+def _decode_reduced(image: Image.Image) -> Image.Image:
+    """Decode ``image``, shrunk by a whole factor while its longer side stays at least :data:`DECODE_SIDE`."""
+    factor = max(image.size) // DECODE_SIDE
+    if factor < 2:
+        image.load()
+        return image
+    if image.format == "JPEG":  # decodes at 1/2, 1/4 or 1/8 scale directly
+        image.draft(image.mode, (image.width // factor, image.height // factor))
+    image.load()
+    factor = max(image.size) // DECODE_SIDE
+    if factor >= 2 and image.mode in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        # Keeps the EXIF orientation tag, which reduce() would drop.
+        exif = image.getexif()
+        image = image.reduce(factor)
+        image.info["exif"] = exif.tobytes()
+    return image
+
+
 def load_image(view: View, *, exif_transpose: bool = True) -> np.ndarray:
     """Read one view as a float image.
 
+    Files with more than :data:`MAX_PIXELS` pixels are refused from their header; large files
+    are shrunk while decoding (see :data:`DECODE_SIDE`). Of a file with several frames (an
+    animated GIF, a multi-page TIFF) the first is used, with a logged warning naming the file.
+
     Args:
         view: a path, ``PIL.Image``, numpy array (HWC, RGB(A)) or tensor (CHW, RGB(A)).
+            Float arrays and tensors must lie in [0, 1] (divide 0–255 data by 255, or pass uint8).
         exif_transpose: apply the EXIF orientation of files and PIL images.
 
     Returns:
         ``(H, W, C)`` float32 in [0, 1], C = 3 (RGB) or 4 (RGBA); greyscale is repeated to RGB.
 
     Raises:
-        ImageError: the file is missing, not an image, corrupt, or the array has a bad shape.
+        ImageError: the file is missing, not an image, corrupt or too large, or the array has a
+            bad shape or values outside [0, 1].
     """
     name = _name(view)
     if isinstance(view, (str, os.PathLike)):
         path = Path(view)
         if not path.is_file():
             raise ImageError(f"{name}: no such file")
-        try:
-            with Image.open(path) as image:
-                image.load()
-                array = _pil_to_array(image, exif_transpose=exif_transpose)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-            raise ImageError(f"{name}: not a readable image ({error})") from None
+        array = _open_file(path, name, exif_transpose)
     elif isinstance(view, Image.Image):
         array = _pil_to_array(view, exif_transpose=exif_transpose)
     elif isinstance(view, torch.Tensor):
@@ -157,7 +215,29 @@ def load_image(view: View, *, exif_transpose: bool = True) -> np.ndarray:
         array = np.concatenate([np.repeat(array[..., :1], 3, axis=2), array[..., 1:]], axis=2)
     if not np.isfinite(array).all():
         raise ImageError(f"{name}: image contains NaN or infinite values")
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 1:
+        raise ImageError(
+            f"{name}: values range over [{low:.4g}, {high:.4g}]; float images must lie in [0, 1] "
+            "(divide 0–255 data by 255, or pass uint8)"
+        )
     return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def has_object(image: np.ndarray) -> bool:
+    """Whether anything stands out in a view from :func:`load_image`.
+
+    False for a fully transparent image, or one whose visible pixels are all of one colour
+    (blank, uniform, a single pixel): no object can be found in it.
+    """
+    if image.shape[2] == 4:
+        visible = image[..., 3] > 0.05
+        if not visible.any():
+            return False
+        if image[..., 3].min() < 1:
+            return True  # a silhouette against transparency
+    rgb = image[..., :3].reshape(-1, 3)
+    return bool((rgb.max(axis=0) - rgb.min(axis=0)).max() > _BLANK_TOLERANCE)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -342,7 +422,13 @@ def preprocess(
     transform = official_transform if mode == "official" else auto_transform
     exif = config.exif_transpose and mode == "auto"
     target = torch.device(device) if device is not None else None
-    tensors = [transform(load_image(view, exif_transpose=exif), config, target) for view in views]
+    tensors = []
+    for view in views:
+        image = load_image(view, exif_transpose=exif)
+        if not has_object(image):
+            logger.warning("%s: no object found (the view is blank, uniform or fully transparent); "
+                           "its reconstruction is a guess", _name(view))
+        tensors.append(transform(image, config, target))
     if not tensors:
         raise ImageError("no views given: an object needs at least one image")
     return torch.stack(tensors)

@@ -19,6 +19,8 @@ from .preprocess import PreprocessConfig
 PIX2VOX_PAPER = "Xie et al., Pix2Vox: Context-aware 3D Reconstruction from Single and Multi-view Images, ICCV 2019 (arXiv:1901.11153)"
 PIX2VOXPP_PAPER = "Xie et al., Pix2Vox++: Multi-scale Context-aware 3D Object Reconstruction from Single and Multiple Images, IJCV 2020 (arXiv:2006.12250)"
 SHAPENET = "ShapeNet, 13 categories, renderings and 32^3 voxels of 3D-R2N2 (Choy et al., 2016)"
+PIX2VOX_PROJECT = "https://github.com/hzxie/Pix2Vox"
+PIX2VOXPP_PROJECT = "https://gitlab.com/hzxie/Pix2Vox"
 SHIPPED = Path(__file__).resolve().parent / "weights"
 """Folder of the checkpoints shipped inside the package (``pix2vox/weights/<name>/``)."""
 
@@ -43,6 +45,9 @@ class Weights:
         license: licence of the weights.
         training_data: what the weights were trained on.
         original_file: name of the authors' released ``.pth`` file, if any.
+        project_page: where the authors publish their code and ``original_file``.
+        published: whether ``repo_id`` is published on the Hub; when not, loading the record
+            without ``weights=`` fails at once, saying where ``original_file`` can be downloaded.
     """
 
     name: str
@@ -60,6 +65,8 @@ class Weights:
     license: str = "MIT"
     training_data: str = ""
     original_file: str | None = None
+    project_page: str | None = None
+    published: bool = True
 
     def __post_init__(self) -> None:
         # huggingface_hub only treats a full 40-hex hash as a commit; a short one would be looked
@@ -98,6 +105,8 @@ _REGISTRY: dict[str, Weights] = {
             num_params=7_436_307,
             training_data=SHAPENET,
             original_file="Pix2Vox-F-ShapeNet.pth",
+            project_page=PIX2VOX_PROJECT,
+            published=False,
         ),
         Weights(
             name="pix2vox-a",
@@ -108,6 +117,8 @@ _REGISTRY: dict[str, Weights] = {
             num_params=114_244_467,
             training_data=SHAPENET,
             original_file="Pix2Vox-A-ShapeNet.pth",
+            project_page=PIX2VOX_PROJECT,
+            published=False,
         ),
         Weights(
             name="pix2voxpp-f",
@@ -117,6 +128,8 @@ _REGISTRY: dict[str, Weights] = {
             num_params=4_843_245,
             training_data=SHAPENET,
             original_file="Pix2Vox++-F-ShapeNet.pth",
+            project_page=PIX2VOXPP_PROJECT,
+            published=False,
         ),
         Weights(
             name="pix2voxpp-a",
@@ -127,6 +140,8 @@ _REGISTRY: dict[str, Weights] = {
             num_params=96_329_421,
             training_data=SHAPENET,
             original_file="Pix2Vox++-A-ShapeNet.pth",
+            project_page=PIX2VOXPP_PROJECT,
+            published=False,
         ),
         Weights(
             name="pix2voxpp-f-synthetic",

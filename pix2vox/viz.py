@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .exchange.atomic import write_bytes_atomic
+from .atomic import write_bytes_atomic
 from .geometry import check_threshold, check_volume
 from .result import Result
 

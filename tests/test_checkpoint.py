@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 import pytest
@@ -99,16 +101,35 @@ def test_a_pickle_that_is_not_a_pix2vox_checkpoint(tmp_path: Path) -> None:
 
 
 class _Exploit:
+    """Unpickling it would create ``marker`` through a shell command."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
     def __reduce__(self):
-        return (print, ("this must never run",))
+        return (os.system, (f"touch {self.marker}",))
 
 
-def test_code_in_a_pickle_is_refused(tmp_path: Path, capsys) -> None:
-    path = tmp_path / "evil.pth"
-    torch.save({"encoder_state_dict": {}, "payload": _Exploit()}, path)
-    with pytest.raises(CheckpointError, match="refused to unpickle print"):
+def test_code_in_a_pickle_is_refused(tmp_path: Path) -> None:
+    path, marker = tmp_path / "evil.pth", tmp_path / "payload-ran"
+    torch.save({"encoder_state_dict": {}, "payload": _Exploit(marker)}, path)
+    with pytest.raises(CheckpointError) as caught:
         read_original(path)
-    assert "must never run" not in capsys.readouterr().out
+    callable_name = "posix.system" if os.name == "posix" else "nt.system"
+    assert str(caught.value) == f"refused: {path} asks to run code ({callable_name}); the authors' checkpoints never do"
+    assert not marker.exists()
+
+
+def test_refusal_on_the_command_line_gives_no_advice_to_turn_safety_off(tmp_path: Path, rendering_files, capsys) -> None:
+    from pix2vox.cli.export import main
+
+    path, marker = tmp_path / "evil.pth", tmp_path / "payload-ran"
+    torch.save({"encoder_state_dict": {}, "payload": _Exploit(marker)}, path)
+    code = main([str(rendering_files[0]), "-o", str(tmp_path / "x.obj"), "--model", "pix2voxpp-f", "--weights", str(path), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"pix2vox-export: error: refused: {path} asks to run code (posix.system); the authors' checkpoints never do\n"
+    assert "weights_only" not in err and not marker.exists() and not (tmp_path / "x.obj").exists()
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -315,7 +315,7 @@ def test_bad_image_is_reported_before_weights_are_loaded(tmp_path, monkeypatch, 
     def no_weights(*args, **kwargs):
         raise AssertionError("weights were loaded before the images were checked")
 
-    monkeypatch.setattr("pix2vox.cli.export.Reconstructor", no_weights)
+    monkeypatch.setattr("pix2vox.Reconstructor", no_weights)
     assert main([str(bad), "-o", str(tmp_path / "out.obj")]) == 2
     assert capsys.readouterr().err.startswith(f"pix2vox-export: error: {bad}: not a readable image")
     assert not (tmp_path / "out.obj").exists()

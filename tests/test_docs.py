@@ -46,3 +46,12 @@ def test_every_command_has_a_section():
         assert f"## {name}\n" in page and f"<!-- cli-help {module} -->" in page, (
             f"docs/cli.md: add a '## {name}' section with a line '<!-- cli-help {module} -->'"
         )
+
+
+def test_readme_test_command_is_the_one_ci_runs():
+    command = 'pip install -e ".[dev]" && python3 -m pytest -q'
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    assert quick_start.splitlines()[1] == command  # the second of the two set-up commands
+    assert f"## Test\n\n```bash\n{command}\n```" in readme
+    assert (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1] == command

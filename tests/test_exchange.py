@@ -17,7 +17,8 @@ from pix2vox.exchange import (
     read_binvox,
     save_volume,
 )
-from pix2vox.exchange.atomic import atomic_write
+import pix2vox.atomic
+from pix2vox.atomic import atomic_write
 
 MESH_SUFFIXES = [".obj", ".ply", ".stl", ".glb", ".off"]
 
@@ -218,7 +219,7 @@ def test_failing_writer_leaves_no_file(
     # Fail inside the atomic block, after the temporary file exists.
     monkeypatch.setattr(np, "save", explode)
     monkeypatch.setattr(np, "savez_compressed", explode)
-    real_atomic = exchange.atomic.atomic_write
+    real_atomic = pix2vox.atomic.atomic_write
 
     class Exploding:
         """Writes half of what it is given, then fails like a full disk."""
@@ -235,7 +236,7 @@ def test_failing_writer_leaves_no_file(
         with real_atomic(path) as stream:
             yield Exploding(stream)
 
-    monkeypatch.setattr(exchange.atomic, "atomic_write", half_written)
+    monkeypatch.setattr(pix2vox.atomic, "atomic_write", half_written)
     monkeypatch.setattr(exchange.binvox, "atomic_write", half_written)
     with pytest.raises(OSError, match="simulated failure"):
         save_volume(tmp_path / f"chair{suffix}", probabilities, threshold=0.5)

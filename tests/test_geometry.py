@@ -163,10 +163,12 @@ def test_bad_arguments(volume: np.ndarray, kwargs: dict, problem: str) -> None:
         volume_to_mesh(volume, **kwargs)
 
 
-def test_low_threshold_surface_sticks_out_less_than_half_a_voxel() -> None:
+def test_low_threshold_surface_is_clipped_to_the_unit_cube() -> None:
     full = np.ones((32, 32, 32), dtype=np.float32)
-    mesh = volume_to_mesh(full, threshold=0.3)
+    mesh = volume_to_mesh(full, threshold=0.3)  # unclipped it would reach 0.2 voxels outside
     assert_closed(mesh)
-    np.testing.assert_allclose(mesh.bounds, [[-0.2 / 32] * 3, [1 + 0.2 / 32] * 3], atol=1e-5)
+    np.testing.assert_allclose(mesh.bounds, [[0.0] * 3, [1.0] * 3])
+    placed = volume_to_mesh(full, threshold=0.3, translate=(1.0, -2.0, 0.5), scale=2.0)
+    np.testing.assert_allclose(placed.bounds, [[1.0, -2.0, 0.5], [3.0, 0.0, 2.5]])
     blocky = volume_to_mesh(full, threshold=0.3, method="voxels")
     np.testing.assert_allclose(blocky.bounds, [[0.0] * 3, [1.0] * 3])

@@ -27,6 +27,7 @@ from pix2vox import registry
 from pix2vox.cli.convert import main as convert_main
 from pix2vox.convert import convert_original, max_output_difference, write_cards
 from pix2vox.hub import DownloadError, sha256_of
+from pix2vox.errors import NotPublishedError
 from pix2vox.layout import FORMAT_VERSION
 from pix2vox.model_card import model_card
 from pix2vox.models import ARCHITECTURES
@@ -106,7 +107,8 @@ def hub(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def record(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Weights:
     """A registry entry for ``REPO`` pinned to release 1 with its SHA-256."""
     weights = get_weights("pix2voxpp-f").replace(
-        name="tiny-hub", repo_id=REPO, revision=V1, sha256=sha256_of(releases[V1] / "model.safetensors"), original_file=None
+        name="tiny-hub", repo_id=REPO, revision=V1, sha256=sha256_of(releases[V1] / "model.safetensors"), original_file=None,
+        published=True,
     )
     monkeypatch.setitem(registry._REGISTRY, weights.name, weights)
     return weights
@@ -128,6 +130,7 @@ def test_registry_records() -> None:
         assert w.repo_id == f"pix2vox/{name}-shapenet" and w.filename == "model.safetensors"
         assert w.revision == "main" or w.pinned  # a release pins a 40-hex commit
         assert w.paper and w.training_data and w.license and w.num_params > 0 and w.original_file
+        assert not w.published and w.project_page.startswith("https://")
     assert get_weights("pix2voxpp-a").reported_iou[1] == 0.670
     with pytest.raises(UnknownModelError, match="unknown model 'nope'; known models: pix2vox-a, pix2vox-f"):
         get_weights("nope")
@@ -181,6 +184,19 @@ def test_offline_set_in_the_environment_after_import(hub: HubServer, record: Wei
     with pytest.raises(DownloadError, match="offline mode is on"):
         Reconstructor("tiny-hub", device="cpu")
     assert hub.requests == []
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_unpublished_repository_fails_at_once_saying_where_the_original_files_are(hub: HubServer, name: str) -> None:
+    record = get_weights(name)
+    for load in (lambda: Reconstructor(name, device="cpu"), lambda: Reconstructor.from_pretrained(record.repo_id, device="cpu")):
+        with pytest.raises(NotPublishedError) as caught:
+            load()
+        message = str(caught.value)
+        for part in (f"{record.repo_id} is not published yet", record.original_file, record.project_page,
+                     f"weights={record.original_file!r}", f"pix2vox-convert {record.original_file} --model {name}"):
+            assert part in message
+    assert hub.requests == []  # no network, no retries
 
 
 def test_offline_with_a_cold_cache(hub: HubServer, record: Weights, monkeypatch) -> None:

@@ -29,7 +29,11 @@ def test_notebook_is_stripped(path: Path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: strip the outputs"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+# The quick start runs by default; the longer notebooks (10-15 s each on two cores) with -m slow.
+RUNS = [path if path.stem.startswith("01_") else pytest.param(path, marks=pytest.mark.slow) for path in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", RUNS, ids=lambda p: p.stem)
 def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     pytest.importorskip("matplotlib", reason="the notebooks draw with pix2vox.viz (pip install -e '.[dev]')")
     nbclient = pytest.importorskip("nbclient", reason="running the notebooks needs nbclient (pip install -e '.[dev]')")

@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from pix2vox.exchange.binvox import read_binvox
 from pix2vox.synth import CATEGORIES, Part, SynthConfig, View, generate_dataset, render, voxelize
-from pix2vox.synth.cli import main
+from pix2vox.cli.synth import main
 from pix2vox.datasets.taxonomy import split_counts
 
 CATS = ["chair", "sofa", "cabinet", "lamp"]

@@ -15,7 +15,7 @@ from pix2vox import Reconstructor
 from pix2vox.preprocess import PreprocessConfig, official_transform
 from pix2vox.synth.dataset import SynthConfig, generate_dataset
 from pix2vox.train import Augmentation, TrainConfig, train, train_transform
-from pix2vox.train.cli import main
+from pix2vox.cli.train import main
 from pix2vox.train.loop import HISTORY_NAME, MODEL_DIR, STATE_NAME
 
 from .conftest import make_rendering

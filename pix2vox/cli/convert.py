@@ -10,9 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pix2vox import __version__, list_models
-from pix2vox.cli.args import OneLineParser, UsageError, run_cli
+from pix2vox.cli.runner import OneLineParser, UsageError, run_cli, say
 from pix2vox.convert import TOLERANCE, convert_original, write_cards
+from pix2vox.registry import list_models
 
 __all__ = ["main"]
 
@@ -41,7 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", choices=list_models(), metavar="NAME", help=f"registry name: {', '.join(list_models())}")
     parser.add_argument("--output", "-o", metavar="DIR", help="folder to write (created if needed)")
     parser.add_argument("--write-cards", metavar="DIR", help="write DIR/<name>/config.json and README.md for every published model, then exit")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
@@ -50,17 +49,18 @@ def _run(args: argparse.Namespace) -> int:
         if args.original or args.output or args.model:
             raise UsageError("--write-cards takes no other argument (see --help)")
         for folder in write_cards(args.write_cards):
-            print(folder)
+            say(args, f"wrote {folder}")
         return 0
     if not (args.original and args.model and args.output):
         raise UsageError("ORIGINAL.pth, --model and --output are required (see --help)")
     report = convert_original(args.original, args.model, args.output)
-    print(f"wrote {report.output}: {', '.join(f.name for f in report.files)}")
-    print(f"checked against {report.source}: largest output difference {report.max_abs_diff:.3g} (tolerance {TOLERANCE:g})")
-    print(f"sha256 of model.safetensors: {report.sha256}")
+    for file in report.files:
+        say(args, f"wrote {file}")
+    say(args, f"checked against {report.source}: largest output difference {report.max_abs_diff:.3g} (tolerance {TOLERANCE:g})")
+    say(args, f"sha256 of model.safetensors: {report.sha256}")
     if report.upload_command:
-        print(f"upload with:\n  {report.upload_command}")
-        print("then pin the commit it prints and this sha256 in pix2vox/registry.py")
+        say(args, f"upload with:\n  {report.upload_command}")
+        say(args, "then pin the commit it prints and this sha256 in pix2vox/registry.py")
     return 0
 
 

@@ -8,14 +8,12 @@ naming it, and counted in the closing summary.
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import sys
 from collections.abc import Sequence
 
-from pix2vox import __version__
-from pix2vox.cli.args import OneLineParser, positive_int, run_cli
-from pix2vox.meshes.builder import FRONTS, MeshDatasetConfig, build_dataset
+from pix2vox.cli.runner import OneLineParser, positive_int, run_cli, say
+from pix2vox.meshes.load import FRONTS
 
 __all__ = ["main"]
 
@@ -77,20 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="anti-aliasing samples per pixel along each axis (default: 2)")
     parser.add_argument("--workers", type=positive_int, default=1,
                         help="worker processes (default: 1; the output does not depend on it)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar and no warnings, only errors")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.quiet:
-        logging.getLogger("pix2vox").setLevel(logging.ERROR)  # run_cli restores it
+    from pix2vox.meshes.builder import MeshDatasetConfig, build_dataset
+
     config = MeshDatasetConfig(views=args.views, size=args.size, splits=args.split, front=args.front,
                                randomize=args.randomize, supersample=args.supersample)
     path, skipped = build_dataset(args.meshes, args.out, seed=args.seed, config=config,
                                   workers=args.workers, progress=not args.quiet)
-    if not args.quiet:
-        print(f"{PROG}: wrote {path}; {len(skipped)} model(s) skipped", file=sys.stderr)
+    say(args, f"wrote {path} ({len(skipped)} model(s) skipped)")
     return 0
 
 

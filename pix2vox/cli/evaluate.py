@@ -7,25 +7,27 @@ Mistakes in the command line or the inputs end with one line on stderr,
 from __future__ import annotations
 
 import argparse
-import logging
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pix2vox import __version__
-from pix2vox.cli.args import OneLineParser, UsageError, positive_int, run_cli, threshold
-from pix2vox.datasets import ShapeNetDataset
-from pix2vox.evaluate import evaluate
-from pix2vox.exchange.atomic import write_bytes_atomic
+from typing import TYPE_CHECKING
+
+from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, say, threshold
 from pix2vox.metrics import DEFAULT_THRESHOLDS
-from pix2vox.reconstructor import Reconstructor
 from pix2vox.registry import list_models
+
+if TYPE_CHECKING:
+    from pix2vox.reconstructor import Reconstructor
 
 __all__ = ["main"]
 
 PROG = "pix2vox-eval"
 DEFAULT_MODEL = "pix2voxpp-a"
+
+logger = logging.getLogger(__name__)
 
 EPILOG = f"""\
 data: ROOT holds ShapeNet.json, ShapeNetRendering/ and ShapeNetVox32/ (as pix2vox-synth writes
@@ -72,12 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="official (default): the authors' transforms for ShapeNet renderings")
     p.add_argument("--json", type=Path, metavar="OUT.json", help="write the full report")
     p.add_argument("--markdown", type=Path, metavar="OUT.md", help="write the Markdown table")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no warnings, only errors")
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
 
 def _reconstructor(args: argparse.Namespace) -> Reconstructor:
+    from pix2vox.reconstructor import Reconstructor
+
     if args.weights is None and args.model is None:
         raise UsageError("give --model, --weights, or both")
     if args.weights is not None and Path(args.weights).is_dir() and args.model is None:
@@ -90,13 +92,19 @@ def _reconstructor(args: argparse.Namespace) -> Reconstructor:
 
 
 def _check_output(path: Path | None) -> None:
-    if path is not None and not path.parent.is_dir():
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder, expected a file name")
+    if not path.parent.is_dir():
         raise UsageError(f"{path}: its folder does not exist")
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.quiet:
-        logging.getLogger("pix2vox").setLevel(logging.ERROR)  # run_cli restores it
+    from pix2vox.atomic import StagedFiles
+    from pix2vox.datasets import ShapeNetDataset
+    from pix2vox.evaluate import evaluate
+
     for path in (args.json, args.markdown):
         _check_output(path)
     dataset = ShapeNetDataset(
@@ -113,11 +121,15 @@ def _run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, limit=args.limit, progress=not args.quiet,
     )
     markdown = report.to_markdown()
-    if args.json is not None:
-        write_bytes_atomic(args.json, (json.dumps(report.to_dict(), indent=2) + "\n").encode())
-    if args.markdown is not None:
-        write_bytes_atomic(args.markdown, markdown.encode())
+    reports = {args.json: json.dumps(report.to_dict(), indent=2) + "\n", args.markdown: markdown}
+    with StagedFiles() as files:  # both reports, or neither
+        for path, text in reports.items():
+            if path is not None:
+                files.stage(path).write_text(text, encoding="utf-8")
     sys.stdout.write(markdown)
+    for path in reports:
+        if path is not None:
+            logger.info("wrote %s", path)
     return 0
 
 

@@ -2,43 +2,49 @@
 
 Three modes, chosen by the inputs:
 
-* views of one object (image files) -> one output file;
+* views of one object (image files) -> one output file (and a ``--preview`` picture);
 * one folder whose sub-folders each hold one object's views -> one file per object;
 * one ``.binvox`` / ``.npy`` / ``.npz`` file -> another format, without any network.
 
+Every output location is checked before any weights are loaded. The files of one object
+(the output and its preview) are written to temporary names and renamed together when both
+are complete, so a failure or an interrupt never leaves a partial file, nor deletes or alters a
+file that existed before. Each file written is reported as one line on stdout (``-q``: none).
+
 Mistakes in the command line or the inputs end with one line on stderr,
-``pix2vox-export: error: <file>: <problem>``, exit status 2, and no output file.
+``pix2vox-export: error: <file>: <problem>``, exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tqdm.auto import tqdm
+from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, say, threshold
+from pix2vox.formats import SUPPORTED_FORMATS, VOLUME_FORMATS
 
-from pix2vox import Reconstructor, Result, __version__, get_weights
-from pix2vox.cli.args import OneLineParser, UsageError, positive_int, run_cli, threshold
-from pix2vox.preprocess import load_image
-from pix2vox.exchange import (
-    SUPPORTED_FORMATS,
-    VOLUME_FORMATS,
-    load_threshold,
-    load_volume,
-    save_volume,
-)
+if TYPE_CHECKING:
+    import numpy as np
+
+    from pix2vox import Reconstructor, Result
 
 __all__ = ["main"]
 
 PROG = "pix2vox-export"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 DEFAULT_BATCH_FORMAT = "obj"
+DEFAULT_MODEL = "pix2voxpp-a"
 # A binvox grid holds only 0 and 1, so any threshold selects the same voxels;
 # 0.5 puts the marching-cubes surface halfway between voxel centres.
 BINVOX_THRESHOLD = 0.5
+DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_MAX_BINVOX_DIM = 512
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +55,19 @@ modes:
   one .binvox/.npy/.npz    -> converted to another format, no network involved
 
 formats: {", ".join(SUPPORTED_FORMATS)}
-  meshes (obj ply stl glb off) are in the unit cube, axes x, y (up), z as in ShapeNetVox32;
+  meshes (obj ply stl glb off) lie in the unit cube, axes x, y (up), z as in ShapeNetVox32;
   binvox holds the occupancy (probability >= threshold); npy the float32 probabilities;
   npz the probabilities, the occupancy and the threshold.
 
 threshold: by default the checkpoint's own; when converting, the one stored in an .npz,
   {BINVOX_THRESHOLD} for .binvox (any value gives the same voxels), else the --model's.
 
+output: one line per file written, on stdout (-q: none); files that existed are replaced only
+  by complete new ones, never deleted.
+
 examples:
   {PROG} front.png side.png -o chair.obj --preview chair.png
-  {PROG} photo.jpg -o chair.ply --model pix2vox-a --threshold 0.4 --smooth
+  {PROG} photo.jpg -o chair.ply --model pix2vox-a --weights Pix2Vox-A-ShapeNet.pth --threshold 0.4
   {PROG} photo.jpg -o chair --format binvox           (writes chair.binvox)
   {PROG} renders/ -o meshes/ --format stl --batch-size 16
   {PROG} chair.npz -o chair.glb --method voxels
@@ -75,7 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "inputs",
         nargs="+",
@@ -89,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SUPPORTED_FORMATS,
         help=f"output format (default: OUT's suffix; {DEFAULT_BATCH_FORMAT} in batch mode)",
     )
-    parser.add_argument("--model", default="pix2voxpp-a", help="registered model name (default: %(default)s)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="registered model name (default: %(default)s)")
     parser.add_argument("--weights", metavar="PATH", help="local checkpoint (.safetensors, the authors' .pth, or a folder)")
     parser.add_argument("--threshold", type=threshold, metavar="T", help="occupancy threshold in (0, 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (default: %(default)s)")
@@ -114,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--batch-size", type=positive_int, default=8, metavar="N", help="objects per forward pass (default: %(default)s)"
     )
+    parser.add_argument(
+        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
+        help="refuse images of more pixels, read from the file's header (0: no limit; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-binvox-dim", type=int, default=DEFAULT_MAX_BINVOX_DIM, metavar="D",
+        help="refuse .binvox grids larger than D^3, read from the header (0: no limit; default: %(default)s)",
+    )
     return parser
 
 
@@ -135,11 +151,24 @@ def _output_path(output: Path, file_format: str | None) -> Path:
 
 
 def _check_writable(target: Path) -> None:
-    # The writers check this too, but only after the network has run.
+    """A UsageError unless ``target`` can be written (checked before any work is done)."""
     if target.is_dir():
         raise UsageError(f"{target}: is a folder, expected a file name")
     if not target.parent.is_dir():
         raise UsageError(f"{target}: the folder {target.parent} does not exist")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{target}: cannot write into the folder {target.parent}")
+
+
+def _check_folder(folder: Path) -> None:
+    """A UsageError unless ``folder`` is, or can be created as, a writable folder."""
+    if folder.suffix.lower().lstrip(".") in SUPPORTED_FORMATS or folder.is_file():
+        raise UsageError(f"{folder}: batch mode writes one file per object; OUT must be a folder")
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"{folder}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{folder}: cannot write into the folder {existing}")
 
 
 def _object_folders(folder: Path) -> list[tuple[str, list[Path]]]:
@@ -155,31 +184,76 @@ def _object_folders(folder: Path) -> list[tuple[str, list[Path]]]:
     return objects
 
 
+def _write(
+    args: argparse.Namespace,
+    target: Path,
+    probabilities: np.ndarray,
+    threshold: float,
+    preview: tuple[object, list[Path] | None] | None = None,
+) -> None:
+    """Write one object's output (and its preview) all or nothing, then report each file."""
+    from pix2vox.atomic import StagedFiles
+    from pix2vox.exchange import write_volume
+
+    kind = target.suffix.lower().lstrip(".")
+    with StagedFiles(make_folders=True) as files:
+        temporary = files.stage(target)
+        try:
+            saved = write_volume(temporary, probabilities, threshold=threshold, method=args.method,
+                                 smooth=args.smooth, file_format=kind)
+        except ValueError as error:  # name the user's file, not the temporary one
+            raise UsageError(str(error).replace(str(temporary), str(target))) from None
+        if preview is not None:
+            from pix2vox.viz import preview as draw
+
+            source, views = preview
+            draw(source, files.stage(args.preview), views=views, threshold=threshold)
+    say(args, "wrote " + dataclasses.replace(saved, path=target).describe())
+    if preview is not None:
+        say(args, f"wrote {args.preview} (preview picture)")
+
+
+def _check_preview(args: argparse.Namespace, target: Path) -> None:
+    if args.preview is None:
+        return
+    _check_writable(args.preview)
+    if args.preview.resolve() == target.resolve():
+        raise UsageError(f"{args.preview}: --preview and --output name the same file")
+    try:  # drawing needs matplotlib: say so before the network runs
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError("--preview needs matplotlib: pip install 'pix2vox[viz]'") from None
+
+
 def _convert(args: argparse.Namespace) -> int:
+    from pix2vox import get_weights
+    from pix2vox.exchange import load_threshold, load_volume
+
     source = Path(args.inputs[0])
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
     target = _output_path(Path(args.output), args.format)
     _check_writable(target)
-    volume = load_volume(source)
+    _check_preview(args, target)
+    volume = load_volume(source, max_binvox_dim=args.max_binvox_dim or None)
     threshold = args.threshold if args.threshold is not None else load_threshold(source)
     if threshold is None:
         threshold = BINVOX_THRESHOLD if source.suffix.lower() == ".binvox" else get_weights(args.model).threshold
-    save_volume(target, volume, threshold=threshold, method=args.method, smooth=args.smooth)
-    if args.preview is not None:
-        from pix2vox.viz import preview
-
-        preview(volume, args.preview, threshold=threshold)
+    _write(args, target, volume, threshold, preview=(volume, None) if args.preview is not None else None)
     return 0
 
 
 def _check_images(views: list[Path]) -> None:
     """Decode every image once, so that a bad file is reported before any weights are loaded."""
+    from pix2vox.preprocess import load_image
+
     for view in views:
         load_image(view)
 
 
 def _reconstructor(args: argparse.Namespace) -> Reconstructor:
+    from pix2vox import Reconstructor
+
     if args.weights is not None and not Path(args.weights).exists():
         raise UsageError(f"{args.weights}: no such file")
     return Reconstructor(args.model, weights=args.weights, device=args.device, preprocess=args.preprocess)
@@ -195,54 +269,50 @@ def _single(args: argparse.Namespace) -> int:
             raise UsageError(f"{view}: no such file")
     target = _output_path(Path(args.output), args.format)
     _check_writable(target)
+    _check_preview(args, target)
     _check_images(views)
     result = _reconstructor(args).predict(views)
-    result.save(target, threshold=args.threshold, method=args.method, smooth=args.smooth)
-    if args.preview is not None:
-        from pix2vox.viz import preview
-
-        preview(result, args.preview, views=views, threshold=args.threshold)
+    threshold = result.threshold if args.threshold is None else args.threshold
+    _write(args, target, result.probabilities, threshold, preview=(result, views) if args.preview is not None else None)
     return 0
 
 
+def _check_meshable(target: Path, result: Result, threshold: float) -> bool:
+    """Whether ``result`` can be written to ``target`` (a mesh needs a voxel at the threshold)."""
+    return target.suffix.lower().lstrip(".") in VOLUME_FORMATS or bool(result.occupancy(threshold).any())
+
+
 def _batch(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
     if args.preview is not None:
         raise UsageError("--preview pictures one object; batch mode writes meshes only")
     objects = _object_folders(Path(args.inputs[0]))
     folder = Path(args.output)
     file_format = args.format or DEFAULT_BATCH_FORMAT
-    if folder.suffix.lower().lstrip(".") in SUPPORTED_FORMATS or folder.is_file():
-        raise UsageError(f"{folder}: batch mode writes one file per object; OUT must be a folder")
+    _check_folder(folder)
+    for name, _ in objects:
+        if (folder / f"{name}.{file_format}").is_dir():
+            raise UsageError(f"{folder / f'{name}.{file_format}'}: is a folder, expected a file name")
     _check_images([view for _, views in objects for view in views])
     reconstructor = _reconstructor(args)
-    created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
     skipped: list[str] = []
-    try:
-        # disable=None: no bar when stderr is not a terminal (logs, pipes, CI).
-        with tqdm(total=len(objects), unit="object", desc=PROG, disable=None) as bar:
-            for start in range(0, len(objects), args.batch_size):
-                chunk = objects[start : start + args.batch_size]
-                results = reconstructor.predict_batch(
-                    [views for _, views in chunk], batch_size=args.batch_size, progress=False
-                )
-                for (name, _), result in zip(chunk, results):
-                    target = folder / f"{name}.{file_format}"
-                    if _save_or_skip(result, target, file_format, args):
-                        written.append(target)
-                    else:
-                        skipped.append(name)
-                bar.update(len(chunk))
-    except KeyboardInterrupt:
-        raise  # keep what is done: every file written so far is complete
-    except BaseException:
-        # A bad input found late: leave no partial set of outputs behind.
-        for path in written:
-            path.unlink(missing_ok=True)
-        if created and not any(folder.iterdir()):
-            folder.rmdir()
-        raise
+    # Each object's file is complete when it appears; a later failure leaves it (and every file
+    # that existed before) in place.
+    # disable=None: no bar when stderr is not a terminal (logs, pipes, CI).
+    with tqdm(total=len(objects), unit="object", desc=PROG, disable=True if args.quiet else None) as bar:
+        for start in range(0, len(objects), args.batch_size):
+            chunk = objects[start : start + args.batch_size]
+            results = reconstructor.predict_batch([views for _, views in chunk], batch_size=args.batch_size, progress=False)
+            for (name, _), result in zip(chunk, results):
+                target = folder / f"{name}.{file_format}"
+                threshold = result.threshold if args.threshold is None else args.threshold
+                if _check_meshable(target, result, threshold):
+                    _write(args, target, result.probabilities, threshold)
+                else:
+                    logger.warning("%s: skipped, no voxel reaches the threshold %g", target, threshold)
+                    skipped.append(name)
+            bar.update(len(chunk))
     if skipped:
         logger.error("no file for %d of %d objects (nothing reached the threshold): %s",
                      len(skipped), len(objects), ", ".join(skipped))
@@ -250,21 +320,23 @@ def _batch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_or_skip(result: Result, target: Path, file_format: str, args: argparse.Namespace) -> bool:
-    """Save one batch result; False (with a warning) when a mesh would be empty."""
-    threshold = result.threshold if args.threshold is None else args.threshold
-    if file_format not in VOLUME_FORMATS and not result.occupancy(threshold).any():
-        logger.warning("%s: skipped, no voxel reaches the threshold %g", target, threshold)
-        return False
-    result.save(target, threshold=args.threshold, method=args.method, smooth=args.smooth)
-    return True
-
-
 def _run(args: argparse.Namespace) -> int:
     if args.smooth and args.method != "marching_cubes":
         raise UsageError("--smooth only applies to --method marching_cubes")
     if args.preview is not None and args.preview.suffix.lower() != ".png":
         raise UsageError(f"{args.preview}: --preview writes a .png file")
+    if args.max_pixels < 0 or args.max_binvox_dim < 0:
+        raise UsageError("--max-pixels and --max-binvox-dim take 0 (no limit) or a positive number")
+    from pix2vox import preprocess
+
+    saved_limit, preprocess.MAX_PIXELS = preprocess.MAX_PIXELS, args.max_pixels or None
+    try:
+        return _dispatch(args)
+    finally:
+        preprocess.MAX_PIXELS = saved_limit
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     inputs = [Path(p) for p in args.inputs]
     if len(inputs) == 1 and inputs[0].is_dir():
         return _batch(args)
@@ -285,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 on success; 1 when some objects of a batch had nothing above the
         threshold; 2 for a mistake in the arguments or inputs (one line on
-        stderr, no output file); 130 when interrupted.
+        stderr); 130 when interrupted, 143 when terminated (no file changed
+        by the object being written).
     """
     return run_cli(PROG, build_parser(), _run, argv)
 

@@ -11,8 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pix2vox import __version__
-from pix2vox.cli.args import OneLineParser, run_cli
+from pix2vox.cli.runner import OneLineParser, run_cli, say
 from pix2vox.meshes.sweethome3d import CATALOGUES, DEFAULT_FOLDER, import_catalogues
 
 __all__ = ["main"]
@@ -29,16 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("out", metavar="MESHES", help="output folder")
     parser.add_argument("--catalogues", nargs="+", type=Path, metavar="SH3F", help="catalogue files (default: Debian's five)")
-    parser.add_argument("--quiet", action="store_true", help="no summary")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
     counts = import_catalogues(args.out, args.catalogues)
-    if not args.quiet:
-        summary = ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        print(f"{PROG}: {sum(counts.values())} models into {args.out}: {summary}", file=sys.stderr)
+    summary = ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    say(args, f"wrote {sum(counts.values())} models into {args.out}: {summary}")
     return 0
 
 

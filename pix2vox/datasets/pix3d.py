@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from pix2vox.errors import DatasetError
 from pix2vox.datasets.missing import MissingFile, warn_missing
 from pix2vox.datasets.taxonomy import SPLITS, Taxonomy, load_taxonomies, split_counts
 from pix2vox.exchange.binvox import read_binvox
@@ -83,18 +84,18 @@ class Pix3DSample:
 
 
 def load_annotations(path: str | os.PathLike[str]) -> list[dict]:
-    """Reads ``pix3d.json``; raises ``ValueError`` (naming the file) if it is not a list of
+    """Reads ``pix3d.json``; raises :class:`~pix2vox.errors.DatasetError` (naming the file) if it is not a list of
     annotations with ``img``, ``category``, ``img_size``, ``bbox`` and ``model``."""
     path = Path(path)
     try:
         annotations = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+        raise DatasetError(f"{path}: not valid JSON ({error})") from None
     needed = {"img", "category", "img_size", "bbox", "model"}
     if not isinstance(annotations, list) or not all(
         isinstance(a, dict) and needed <= set(a) for a in annotations
     ):
-        raise ValueError(f"{path}: expected a list of annotations with keys {sorted(needed)}")
+        raise DatasetError(f"{path}: expected a list of annotations with keys {sorted(needed)}")
     return annotations
 
 
@@ -152,7 +153,7 @@ class Pix3DDataset(Sequence[Pix3DSample]):
         voxel_name: File name of the binvox ground truth inside each model's folder.
 
     Raises:
-        ValueError: Bad arguments or malformed JSON files.
+        DatasetError: (a ``ValueError``) Bad arguments or malformed JSON files.
         FileNotFoundError: An annotation or split file does not exist.
     """
 
@@ -168,7 +169,7 @@ class Pix3DDataset(Sequence[Pix3DSample]):
         voxel_name: str = "model.binvox",
     ) -> None:
         if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+            raise DatasetError(f"split must be one of {SPLITS}, got {split!r}")
         self.root = Path(root)
         self.split = split
         found = load_annotations(annotations or self.root / "pix3d.json")

@@ -29,6 +29,7 @@ from typing import Literal, overload
 import numpy as np
 from numpy.typing import NDArray
 
+from pix2vox.errors import DatasetError
 from pix2vox.datasets.missing import MissingFile, warn_missing
 from pix2vox.datasets.taxonomy import SPLITS, Taxonomy, load_taxonomies
 from pix2vox.exchange.binvox import read_binvox
@@ -89,7 +90,7 @@ class ShapeNetDataset(Sequence[ShapeNetSample]):
         taxonomies: Keep only these categories (ids or names); default all.
 
     Raises:
-        ValueError: Bad arguments or a malformed taxonomy file.
+        DatasetError: (a ``ValueError``) Bad arguments or a malformed taxonomy file.
         FileNotFoundError: The taxonomy file does not exist.
     """
 
@@ -107,13 +108,13 @@ class ShapeNetDataset(Sequence[ShapeNetSample]):
         taxonomies: Sequence[str] | None = None,
     ) -> None:
         if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+            raise DatasetError(f"split must be one of {SPLITS}, got {split!r}")
         if view_selection not in ("first", "random"):
-            raise ValueError(f"view_selection must be 'first' or 'random', got {view_selection!r}")
+            raise DatasetError(f"view_selection must be 'first' or 'random', got {view_selection!r}")
         if n_views < 1:
-            raise ValueError(f"n_views must be at least 1, got {n_views}")
+            raise DatasetError(f"n_views must be at least 1, got {n_views}")
         if root is None and None in (taxonomy_json, rendering_root, voxel_root):
-            raise ValueError("give root, or all of taxonomy_json, rendering_root and voxel_root")
+            raise DatasetError("give root, or all of taxonomy_json, rendering_root and voxel_root")
         base = Path(root) if root is not None else Path()
         self.split = split
         self.n_views = n_views
@@ -134,7 +135,7 @@ class ShapeNetDataset(Sequence[ShapeNetSample]):
         keys = {t.taxonomy_id for t in found} | {t.taxonomy_name for t in found}
         unknown = [w for w in wanted if w not in keys]
         if unknown:
-            raise ValueError(f"unknown taxonomies {unknown}")
+            raise DatasetError(f"unknown taxonomies {unknown}")
         return [t for t in found if t.taxonomy_id in wanted or t.taxonomy_name in wanted]
 
     def _leave_out(self, taxonomy: Taxonomy, model_id: str, path: Path, reason: str) -> None:

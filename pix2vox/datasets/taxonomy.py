@@ -18,6 +18,8 @@ import math
 import os
 from pathlib import Path
 
+from pix2vox.errors import DatasetError
+
 __all__ = ["SPLITS", "Taxonomy", "load_taxonomies", "split_counts", "taxonomy_entry"]
 
 SPLITS = ("train", "val", "test")
@@ -43,24 +45,24 @@ def load_taxonomies(path: str | os.PathLike[str]) -> list[Taxonomy]:
 
     Raises:
         FileNotFoundError: No such file.
-        ValueError: Not JSON, or not in the format above (the message names the file).
+        DatasetError: (a ``ValueError``) Not JSON, or not in the format above (the message names the file).
     """
     path = Path(path)
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+        raise DatasetError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(entries, list):
-        raise ValueError(f"{path}: expected a JSON list of taxonomies, got {type(entries).__name__}")
+        raise DatasetError(f"{path}: expected a JSON list of taxonomies, got {type(entries).__name__}")
     taxonomies = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or not {"taxonomy_id", "taxonomy_name"} <= set(entry):
-            raise ValueError(f"{path}: entry {i} needs 'taxonomy_id' and 'taxonomy_name'")
+            raise DatasetError(f"{path}: entry {i} needs 'taxonomy_id' and 'taxonomy_name'")
         splits = {}
         for split in SPLITS:
             ids = entry.get(split, [])
             if not isinstance(ids, list) or not all(isinstance(x, str) for x in ids):
-                raise ValueError(f"{path}: entry {i} ({entry['taxonomy_name']}): "
+                raise DatasetError(f"{path}: entry {i} ({entry['taxonomy_name']}): "
                                  f"'{split}' must be a list of strings")
             splits[split] = ids
         taxonomies.append(Taxonomy(str(entry["taxonomy_id"]), str(entry["taxonomy_name"]), splits))

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pix2vox.exchange.arrays import read_array, write_npy, write_npz
-from pix2vox.exchange.binvox import BinvoxError, BinvoxGrid, read_binvox, write_binvox
-from pix2vox.exchange.mesh import MESH_FORMATS, write_mesh
+from pix2vox.exchange.binvox import MAX_DIM, BinvoxError, BinvoxGrid, read_binvox, write_binvox
+from pix2vox.exchange.mesh import write_mesh
+from pix2vox.errors import VolumeError
+from pix2vox.formats import SUPPORTED_FORMATS, VOLUME_FORMATS
 from pix2vox.geometry import MeshMethod, check_threshold, check_volume, volume_to_mesh
 
 __all__ = [
@@ -28,26 +31,47 @@ __all__ = [
     "VOLUME_FORMATS",
     "BinvoxError",
     "BinvoxGrid",
+    "SavedVolume",
     "load_threshold",
     "load_volume",
     "read_binvox",
     "save_volume",
     "write_binvox",
+    "write_volume",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Every format :func:`save_volume` writes (names = suffixes without the dot).
-SUPPORTED_FORMATS: tuple[str, ...] = ("binvox", *MESH_FORMATS, "npy", "npz")
-#: The formats :func:`load_volume` reads back.
-VOLUME_FORMATS: tuple[str, ...] = ("binvox", "npy", "npz")
+
+
+@dataclass(frozen=True)
+class SavedVolume:
+    """What :func:`write_volume` wrote.
+
+    Attributes:
+        path: the file.
+        occupied: number of voxels at or above the threshold.
+        vertices: vertices of the mesh (mesh formats; else ``None``).
+        faces: triangles of the mesh (mesh formats; else ``None``).
+    """
+
+    path: Path
+    occupied: int
+    vertices: int | None = None
+    faces: int | None = None
+
+    def describe(self) -> str:
+        """``"<path> (1234 vertices, 2464 faces)"`` for meshes, ``"<path> (5120 occupied voxels)"`` else."""
+        if self.faces is not None:
+            return f"{self.path} ({self.vertices} vertices, {self.faces} faces)"
+        return f"{self.path} ({self.occupied} occupied voxels)"
 
 
 def _format_of(path: Path, file_format: str | None, choices: tuple[str, ...]) -> str:
     name = (file_format or path.suffix.lstrip(".")).lower()
     if name not in choices:
         what = f"format {name!r}" if name else "no file suffix"
-        raise ValueError(
+        raise VolumeError(
             f"{path}: unsupported {what}; use one of {', '.join('.' + c for c in choices)}"
         )
     return name
@@ -79,41 +103,63 @@ def save_volume(
         ``path`` as a :class:`pathlib.Path`.
 
     Raises:
-        ValueError: Unknown format (the message lists the supported ones), a
-            bad volume or threshold, or a mesh format when no voxel reaches
-            the threshold (there is no surface to write).
+        VolumeError: (a ``ValueError``) Unknown format (the message lists the supported
+            ones), a bad volume, or a mesh format when no voxel reaches the threshold
+            (there is no surface to write).
+        ValueError: A bad threshold.
         OSError: The file cannot be written. No partial file is left behind.
+    """
+    return write_volume(path, probabilities, threshold=threshold, method=method, smooth=smooth, file_format=file_format).path
+
+
+def write_volume(
+    path: str | os.PathLike[str],
+    probabilities: np.ndarray,
+    *,
+    threshold: float,
+    method: MeshMethod = "marching_cubes",
+    smooth: bool = False,
+    file_format: str | None = None,
+) -> SavedVolume:
+    """:func:`save_volume`, returning what was written (voxel, vertex and face counts).
+
+    Takes the same arguments and raises the same errors as :func:`save_volume`.
     """
     target = Path(path)
     kind = _format_of(target, file_format, SUPPORTED_FORMATS)
     volume = check_volume(probabilities, name=str(target))
     threshold = check_threshold(threshold)
+    occupancy = volume >= threshold
+    saved = SavedVolume(target, occupied=int(occupancy.sum()))
     if kind == "binvox":
-        write_binvox(target, volume >= threshold)
+        write_binvox(target, occupancy)
     elif kind == "npy":
         write_npy(target, volume)
     elif kind == "npz":
         write_npz(target, volume, threshold=threshold)
     else:
-        if not (volume >= threshold).any():
-            raise ValueError(
+        if not saved.occupied:
+            raise VolumeError(
                 f"{target}: nothing to mesh, no voxel reaches the threshold {threshold:g} "
                 f"(highest probability {float(volume.max()):.3g}); lower the threshold "
                 "or save as .binvox, .npy or .npz"
             )
         mesh = volume_to_mesh(volume, threshold=threshold, method=method, smooth=smooth)
         write_mesh(target, mesh, file_format=kind)
-    logger.info("saved %s", target)
-    return target
+        saved = SavedVolume(target, saved.occupied, vertices=len(mesh.vertices), faces=len(mesh.faces))
+    logger.info("saved %s", saved.describe())
+    return saved
 
 
-def load_volume(path: str | os.PathLike[str]) -> np.ndarray:
+def load_volume(path: str | os.PathLike[str], *, max_binvox_dim: int | None = MAX_DIM) -> np.ndarray:
     """Load a volume saved as ``.binvox``, ``.npy`` or ``.npz``.
 
     Args:
         path: A binvox file (occupancy becomes 0.0 / 1.0), a ``.npy`` holding
             probabilities or occupancy, or an ``.npz`` as written by
             :func:`save_volume` (``probabilities``, else ``occupancy``).
+        max_binvox_dim: largest binvox grid side accepted, from the header (``None``: no
+            limit; see :func:`read_binvox`).
 
     Returns:
         ``(D, D, D)`` float32 in [0, 1], indexed ``[x, y, z]``.
@@ -126,7 +172,7 @@ def load_volume(path: str | os.PathLike[str]) -> np.ndarray:
     source = Path(path)
     kind = _format_of(source, None, VOLUME_FORMATS)
     if kind == "binvox":
-        volume: np.ndarray = read_binvox(source).occupancy
+        volume: np.ndarray = read_binvox(source, max_dim=max_binvox_dim).occupancy
     else:
         volume, _ = read_array(source)
     return check_volume(volume, name=str(source))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pix2vox.exchange.atomic import atomic_write
+from pix2vox.atomic import atomic_write
+from pix2vox.errors import VolumeError
 
 __all__ = ["read_array", "write_npy", "write_npz"]
 
@@ -71,7 +72,7 @@ def read_array(path: str | os.PathLike[str]) -> tuple[np.ndarray, float | None]:
         stored.
 
     Raises:
-        ValueError: naming the file, if it is not a NumPy file, holds pickled
+        VolumeError: (a ``ValueError``) naming the file, if it is not a NumPy file, holds pickled
             objects, or an archive lacks both arrays.
         OSError: The file cannot be opened.
     """
@@ -79,18 +80,18 @@ def read_array(path: str | os.PathLike[str]) -> tuple[np.ndarray, float | None]:
     try:
         loaded = np.load(path, allow_pickle=False)
     except (ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{name}: not a readable NumPy file ({error})") from None
+        raise VolumeError(f"{name}: not a readable NumPy file ({error})") from None
     if isinstance(loaded, np.ndarray):
         return loaded, None
     with loaded:
         key = next((k for k in ("probabilities", "occupancy") if k in loaded.files), None)
         if key is None:
-            raise ValueError(
+            raise VolumeError(
                 f"{name}: archive has no 'probabilities' or 'occupancy' array (found {loaded.files})"
             )
         try:
             volume = loaded[key]
             threshold = float(loaded["threshold"]) if "threshold" in loaded.files else None
         except (ValueError, EOFError, zipfile.BadZipFile, TypeError) as error:
-            raise ValueError(f"{name}: damaged archive ({error})") from None
+            raise VolumeError(f"{name}: damaged archive ({error})") from None
     return volume, threshold

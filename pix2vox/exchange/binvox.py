@@ -17,6 +17,7 @@ model's coordinates.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,21 +25,19 @@ from typing import BinaryIO
 
 import numpy as np
 
-from pix2vox.exchange.atomic import atomic_write
+from pix2vox.atomic import atomic_write
+from pix2vox.errors import BinvoxError
 
 __all__ = ["BinvoxError", "BinvoxGrid", "read_binvox", "write_binvox", "encode_binvox"]
 
 logger = logging.getLogger(__name__)
 
-#: Largest grid the reader accepts; the binvox tool itself stops at 1024.
-MAX_DIM = 1024
+#: Largest grid side the reader accepts by default (512^3 voxels take 128 MiB as bools);
+#: ``read_binvox(..., max_dim=None)`` lifts the limit.
+MAX_DIM = 512
 _MAX_RUN = 255
 _MAX_HEADER_LINES = 64
 _MAX_HEADER_LINE_BYTES = 1024
-
-
-class BinvoxError(ValueError):
-    """A binvox file (named in the message) is malformed or not binvox at all."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +66,15 @@ def _parse_numbers(name: str, key: str, fields: list[str], count: int, kind: typ
     if len(fields) != count:
         raise BinvoxError(f"{name}: header line {key!r} needs {count} value(s), got {fields}")
     try:
-        return [kind(field) for field in fields]
+        values = [kind(field) for field in fields]
     except ValueError:
         raise BinvoxError(f"{name}: header line {key!r} has a non-number in {fields}") from None
+    if not all(math.isfinite(value) for value in values):
+        raise BinvoxError(f"{name}: header line {key!r} has a non-finite number in {fields}")
+    return values
 
 
-def _read_header(stream: BinaryIO, name: str) -> tuple[int, tuple[float, float, float], float]:
+def _read_header(stream: BinaryIO, name: str, max_dim: int | None) -> tuple[int, tuple[float, float, float], float]:
     """Read the header up to and including ``data``; returns (dim, translate, scale)."""
     magic = stream.readline(_MAX_HEADER_LINE_BYTES)
     parts = magic.split()
@@ -91,7 +93,7 @@ def _read_header(stream: BinaryIO, name: str) -> tuple[int, tuple[float, float, 
             continue
         key = words[0].lower()
         if key == "data":
-            return _check_header(name, fields)
+            return _check_header(name, fields, max_dim)
         if key not in ("dim", "translate", "scale"):
             logger.warning("%s: ignoring unknown binvox header line %r", name, raw.strip())
             continue
@@ -100,14 +102,17 @@ def _read_header(stream: BinaryIO, name: str) -> tuple[int, tuple[float, float, 
 
 
 def _check_header(
-    name: str, fields: dict[str, list[str]]
+    name: str, fields: dict[str, list[str]], max_dim: int | None
 ) -> tuple[int, tuple[float, float, float], float]:
     if "dim" not in fields:
         raise BinvoxError(f"{name}: header has no 'dim' line")
     dims = _parse_numbers(name, "dim", fields["dim"], 3, int)
-    if len(set(dims)) != 1 or not 0 < dims[0] <= MAX_DIM:
+    if len(set(dims)) != 1 or dims[0] < 1:
+        raise BinvoxError(f"{name}: bad dims {dims}: expected three equal positive sizes")
+    if max_dim is not None and dims[0] > max_dim:
         raise BinvoxError(
-            f"{name}: bad dims {dims}: expected three equal sizes between 1 and {MAX_DIM}"
+            f"{name}: a {dims[0]}^3 grid is larger than the limit of {max_dim}^3 voxels "
+            "(read_binvox(max_dim=None), or pix2vox-export --max-binvox-dim 0, lifts it)"
         )
     translate = (0.0, 0.0, 0.0)
     if "translate" in fields:
@@ -116,6 +121,8 @@ def _check_header(
     scale = 1.0
     if "scale" in fields:
         (scale,) = _parse_numbers(name, "scale", fields["scale"], 1, float)
+        if scale <= 0:
+            raise BinvoxError(f"{name}: scale must be positive, got {scale!r}")
     return dims[0], translate, scale
 
 
@@ -136,7 +143,7 @@ def _decode_runs(payload: bytes, dim: int, name: str) -> np.ndarray:
     return np.repeat(pairs[:, 0] > 0, counts)
 
 
-def read_binvox(source: str | os.PathLike[str] | BinaryIO) -> BinvoxGrid:
+def read_binvox(source: str | os.PathLike[str] | BinaryIO, *, max_dim: int | None = MAX_DIM) -> BinvoxGrid:
     """Read a binvox file.
 
     The header may contain comment lines (``#...``), its lines in any order,
@@ -145,25 +152,30 @@ def read_binvox(source: str | os.PathLike[str] | BinaryIO) -> BinvoxGrid:
 
     Args:
         source: Path, or binary file object positioned at the file's start.
+        max_dim: largest grid side accepted, checked from the header before any data is
+            read (default :data:`MAX_DIM`, 512); ``None`` for no limit.
 
     Returns:
         The grid: ``occupancy`` is ``(D, D, D)`` bool indexed ``[x, y, z]``.
 
     Raises:
         BinvoxError: (a ``ValueError``) naming the file, for garbage, a bad or
-            missing header, non-cubic or oversized dims, or truncated data.
+            missing header, non-cubic dims or a grid over ``max_dim``, a non-finite or
+            non-positive ``translate``/``scale``, or truncated data.
         OSError: The file cannot be opened.
     """
     name = _source_name(source)
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as stream:
-            return _read_stream(stream, name)
-    return _read_stream(source, name)
+            return _read_stream(stream, name, max_dim)
+    return _read_stream(source, name, max_dim)
 
 
-def _read_stream(stream: BinaryIO, name: str) -> BinvoxGrid:
-    dim, translate, scale = _read_header(stream, name)
-    flat = _decode_runs(stream.read(), dim, name)
+def _read_stream(stream: BinaryIO, name: str, max_dim: int | None) -> BinvoxGrid:
+    dim, translate, scale = _read_header(stream, name, max_dim)
+    # At most two bytes per voxel: a longer payload is not this grid's.
+    payload = stream.read(2 * dim**3 + 1)
+    flat = _decode_runs(payload, dim, name)
     # Stream order is (x, z, y); swap to (x, y, z).
     occupancy = np.ascontiguousarray(flat.reshape(dim, dim, dim).transpose(0, 2, 1))
     return BinvoxGrid(occupancy=occupancy, translate=translate, scale=scale)

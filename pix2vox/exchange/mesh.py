@@ -8,15 +8,12 @@ from pathlib import Path
 
 import trimesh
 
-from pix2vox.exchange.atomic import write_bytes_atomic
+from pix2vox.atomic import write_bytes_atomic
+from pix2vox.formats import MESH_FORMATS
 
 __all__ = ["MESH_FORMATS", "write_mesh"]
 
 logger = logging.getLogger(__name__)
-
-#: Mesh formats we write, by lower-case name (= file suffix without the dot).
-MESH_FORMATS: tuple[str, ...] = ("obj", "ply", "stl", "glb", "off")
-
 
 def write_mesh(
     path: str | os.PathLike[str], mesh: trimesh.Trimesh, *, file_format: str | None = None

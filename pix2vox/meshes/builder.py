@@ -39,7 +39,7 @@ from pix2vox.datasets.taxonomy import Taxonomy, split_counts, taxonomy_entry
 from pix2vox.exchange.binvox import encode_binvox
 from pix2vox.layout import write_files
 from pix2vox.meshes.categories import taxonomy_id
-from pix2vox.meshes.load import MESH_SUFFIXES, MeshError, TexturedMesh, load_mesh, turn_about_y
+from pix2vox.meshes.load import FRONTS, MESH_SUFFIXES, MeshError, TexturedMesh, load_mesh, turn_about_y
 from pix2vox.meshes.raster import Lighting, rasterize
 from pix2vox.meshes.voxelize import voxelize_mesh
 from pix2vox.synth.dataset import RENDERING_DIR, TAXONOMY_FILE, VOXEL_DIR, SynthConfig, sample_views
@@ -51,8 +51,6 @@ logger = logging.getLogger(__name__)
 MODELS_FILE = "models.json"
 META_FILE = "meta.json"
 
-FRONTS = {"+x": 0.0, "+z": 90.0, "-x": 180.0, "-z": -90.0}
-"""Right-handed turn about y (degrees) that brings a front facing each direction to +x."""
 
 
 @dataclasses.dataclass(frozen=True)

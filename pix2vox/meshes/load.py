@@ -17,12 +17,15 @@ from numpy.typing import NDArray
 
 from pix2vox.errors import Pix2VoxError
 
-__all__ = ["MESH_SUFFIXES", "MeshError", "TexturedMesh", "load_mesh", "turn_about_y"]
+__all__ = ["FRONTS", "MESH_SUFFIXES", "MeshError", "TexturedMesh", "load_mesh", "turn_about_y"]
 
 logger = logging.getLogger(__name__)
 
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".off", ".stl")
 """File types :func:`load_mesh` reads (through trimesh)."""
+
+FRONTS = {"+x": 0.0, "+z": 90.0, "-x": 180.0, "-z": -90.0}
+"""Right-handed turn about y (degrees) that brings a front facing each direction to +x."""
 
 _MAX_TEXTURE = 512  # texture maps are shrunk to this side: renderings are 137 px
 

@@ -4,7 +4,7 @@ Objects of 13 categories are assembled from boxes, frusta and ellipsoids (:mod:`
 ShapeNet's canonical pose (y up, the front facing +x), normalised to the unit cube and voxelised
 like ShapeNetVox32 (:mod:`.geometry`), rendered by a numpy ray caster (:mod:`.render`) and written
 in the ShapeNetRendering/ShapeNetVox32 layout with a Pix2Vox taxonomy JSON (:mod:`.dataset`).
-Command line: ``pix2vox-synth`` (:mod:`.cli`).
+Command line: ``pix2vox-synth`` (:mod:`pix2vox.cli.synth`).
 """
 
 from pix2vox.synth.dataset import SynthConfig, SynthObject, generate_dataset, generate_object

@@ -2,6 +2,6 @@
 
 import sys
 
-from pix2vox.synth.cli import main
+from pix2vox.cli.synth import main
 
 sys.exit(main())

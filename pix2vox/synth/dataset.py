@@ -38,7 +38,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from pix2vox.datasets.taxonomy import Taxonomy, split_counts, taxonomy_entry
-from pix2vox.exchange.atomic import write_bytes_atomic
+from pix2vox.atomic import write_bytes_atomic
 from pix2vox.exchange.binvox import encode_binvox
 from pix2vox.synth.geometry import Part, voxelize
 from pix2vox.synth.render import View, project, render

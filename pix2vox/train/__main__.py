@@ -1,7 +1,7 @@
-"""``python -m pix2vox.train``."""
+"""``python -m pix2vox.train``: the same as ``pix2vox-train``."""
 
 import sys
 
-from .cli import main
+from pix2vox.cli.train import main
 
 sys.exit(main())

@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 from pix2vox.checkpoint import load_into, read_checkpoint
 from pix2vox.datasets import ShapeNetDataset
 from pix2vox.errors import UnknownModelError
-from pix2vox.exchange.atomic import atomic_write, write_bytes_atomic
+from pix2vox.atomic import atomic_write, write_bytes_atomic
 from pix2vox.layout import WEIGHTS_NAME, write_folder
 from pix2vox.metrics import iou
 from pix2vox.models import ARCHITECTURES, Pix2Vox

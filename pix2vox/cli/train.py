@@ -1,7 +1,7 @@
 """``pix2vox-train``: train or fine-tune a network on a ShapeNet-layout dataset.
 
 Mistakes in the command line end with one line on stderr, ``pix2vox-train: error: <problem>``,
-exit status 2.
+exit status 2. Progress (one line per epoch) is logged on stderr; ``-q`` keeps only errors.
 """
 
 from __future__ import annotations
@@ -10,11 +10,8 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
-from pix2vox import __version__
-from pix2vox.models import ARCHITECTURES
-from pix2vox.train.loop import TrainConfig, train
+from pix2vox.cli.runner import OneLineParser, run_cli, say
 
 __all__ = ["main"]
 
@@ -30,19 +27,13 @@ example (the Pix2Vox++ schedule: 250 single-view epochs, then 100 multi-view epo
 """
 
 
-class UsageError(Exception):
-    """A mistake in the command line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pix2vox-train``."""
+    from pix2vox.models import ARCHITECTURES
+    from pix2vox.train.loop import TrainConfig
+
     defaults = TrainConfig(data="", out="")
-    p = _Parser(prog=PROG, description="Train or fine-tune Pix2Vox / Pix2Vox++ on a ShapeNet-layout dataset.",
+    p = OneLineParser(prog=PROG, description="Train or fine-tune Pix2Vox / Pix2Vox++ on a ShapeNet-layout dataset.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, metavar="ROOT", help="dataset folder (ShapeNet.json, ShapeNetRendering/, ShapeNetVox32/)")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
@@ -70,33 +61,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:1, ... (default: %(default)s)")
     p.add_argument("--workers", type=int, default=defaults.num_workers, help="data-loader processes (default: %(default)s)")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pix2vox.train.loop import TrainConfig, train
+
+    config = TrainConfig(
+        data=args.data, out=args.out, model=args.model, name=args.name, init=args.init,
+        epochs=args.epochs, multiview_epochs=args.multiview_epochs, multiview_views=args.multiview_views,
+        multiview_train=args.multiview_train, batch_size=args.batch_size,
+        multiview_batch_size=args.multiview_batch_size, lr=args.lr, milestones=tuple(args.milestones),
+        gamma=args.gamma, augment=not args.no_augment, threshold=args.threshold, epoch_size=args.epoch_size, val_limit=args.val_limit,
+        train_limit=args.train_limit, seed=args.seed, device=args.device, num_workers=args.workers,
+        threads=args.threads,
+    )
+    folder = train(config, resume=args.resume, progress=not args.quiet)
+    say(args, f"wrote {folder}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``pix2vox-train``; returns the exit status (0 done, 2 usage or data error, 130 interrupted)."""
-    logging.basicConfig(format=f"{PROG}: %(asctime)s %(message)s", level=logging.INFO)
-    try:
-        args = build_parser().parse_args(argv)
-        config = TrainConfig(
-            data=args.data, out=args.out, model=args.model, name=args.name, init=args.init,
-            epochs=args.epochs, multiview_epochs=args.multiview_epochs, multiview_views=args.multiview_views,
-            multiview_train=args.multiview_train, batch_size=args.batch_size,
-            multiview_batch_size=args.multiview_batch_size, lr=args.lr, milestones=tuple(args.milestones),
-            gamma=args.gamma, augment=not args.no_augment, threshold=args.threshold, epoch_size=args.epoch_size, val_limit=args.val_limit,
-            train_limit=args.train_limit, seed=args.seed, device=args.device, num_workers=args.workers,
-            threads=args.threads,
-        )
-        folder = train(config, resume=args.resume, progress=not args.quiet)
-    except SystemExit as exit_:  # --help, --version
-        return int(exit_.code or 0)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except (UsageError, ValueError, OSError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    logging.getLogger(__name__).info("wrote %s", folder)
-    return 0
+    return run_cli(PROG, build_parser(), _run, argv, default_level=logging.INFO)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

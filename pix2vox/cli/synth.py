@@ -7,12 +7,10 @@ exit status 2, before anything is written.
 from __future__ import annotations
 
 import argparse
-import logging
+import sys
 from collections.abc import Sequence
 
-from pix2vox import __version__
-from pix2vox.cli.args import OneLineParser, positive_int, run_cli
-from pix2vox.synth.dataset import SynthConfig, generate_dataset
+from pix2vox.cli.runner import OneLineParser, positive_int, run_cli, say
 from pix2vox.synth.shapes import CATEGORIES
 
 __all__ = ["main"]
@@ -59,20 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="categories to generate (default: all)")
     parser.add_argument("--workers", type=positive_int, default=1,
                         help="worker processes (default: 1; the output does not depend on it)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar and no warnings, only errors")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.quiet:
-        logging.getLogger("pix2vox").setLevel(logging.ERROR)  # run_cli restores it
+    from pix2vox.synth.dataset import SynthConfig, generate_dataset
+
     config = SynthConfig(views=args.views, size=args.size)
     path = generate_dataset(
         args.out, args.objects, seed=args.seed, categories=args.categories, config=config,
         workers=args.workers, progress=not args.quiet,
     )
-    logging.getLogger(__name__).info("wrote %s", path)
+    say(args, f"wrote {path}")
     return 0
 
 
@@ -87,3 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         written (one line on stderr), 130 when interrupted.
     """
     return run_cli(PROG, build_parser(), _run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
