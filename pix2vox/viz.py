@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from .preprocess import View
 
-__all__ = ["fusion_figure", "preview", "render_surface", "voxel_faces"]
+__all__ = ["comparison", "fusion_figure", "preview", "render_surface", "voxel_faces"]
 
 Panel = Literal["voxels", "mesh"]
 Axis = Literal["x", "y", "z"]
@@ -333,6 +333,56 @@ def preview(
         for col, azimuth in enumerate(azimuths):
             ax = figure.add_subplot(grid[row, col])
             _draw_panel(ax, surface, kind, threshold, elevation, float(azimuth), pixels)
+    return _save(figure, path)
+
+
+def comparison(
+    result: Result,
+    truth: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    views: Sequence[View] = (),
+    title: str = "",
+    elevation: float = 25.0,
+    azimuths: Sequence[float] = (30.0, 120.0, 210.0),
+    panel_size: float = 2.0,
+    dpi: int = 100,
+) -> Path:
+    """Save a PNG of a reconstruction beside its ground truth: the input views, then the
+    predicted voxels and the true voxels, each from every azimuth.
+
+    Args:
+        result: The reconstruction.
+        truth: ``(D, D, D)`` bool ground truth, ``[x, y, z]``.
+        path: PNG file to write (atomically; its folder must exist).
+        views: The pictures given to ``predict``.
+        title: A line above the picture (e.g. the category and the IoU).
+        elevation: Degrees above the horizontal plane.
+        azimuths: Degrees about y, from +z towards +x.
+        panel_size: Side of one panel in inches.
+        dpi: Pixels per inch.
+
+    Returns:
+        ``path`` as a :class:`pathlib.Path`.
+    """
+    rows = (1 if views else 0) + 2
+    cols = max(len(azimuths), len(views))
+    figure = _figure(rows, cols, panel_size, dpi)
+    top = 0.3 / panel_size
+    grid = figure.add_gridspec(rows, cols, left=0.01, right=0.99, bottom=0.01,
+                               top=1 - 2 * top / rows, wspace=0.02, hspace=top)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    pixels = int(round(panel_size * dpi))
+    for i, view in enumerate(views):
+        _show_view(figure.add_subplot(grid[0, i]), view, f"view {i + 1}")
+    rows_of = [("prediction", result, result.threshold), ("ground truth", _as_result(truth.astype(np.float32)), 0.5)]
+    for row, (name, shown, threshold) in enumerate(rows_of, start=1 if views else 0):
+        surface = _surface(shown, "voxels", threshold)
+        for col, azimuth in enumerate(azimuths):
+            ax = figure.add_subplot(grid[row, col])
+            _draw_panel(ax, surface, "voxels", threshold, elevation, float(azimuth), pixels)
+            ax.set_title(f"{name}, {azimuth:.0f}°", fontsize=8)
     return _save(figure, path)
 
 
