@@ -428,6 +428,11 @@ def preprocess(
         if not has_object(image):
             logger.warning("%s: no object found (the view is blank, uniform or fully transparent); "
                            "its reconstruction is a guess", _name(view))
+        elif mode == "auto" and _object_box(image)[0] is None:
+            logger.warning("%s: no object found: no transparency and no plain background around the "
+                           "object (a cluttered photo?), so the whole picture is used; pass an RGBA "
+                           "cut-out with a transparent background, or a photo on a plain background",
+                           _name(view))
         tensors.append(transform(image, config, target))
     if not tensors:
         raise ImageError("no views given: an object needs at least one image")

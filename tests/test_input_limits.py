@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -146,3 +147,25 @@ def test_fuzz_image_loader(tmp_path_factory: pytest.TempPathFactory, data: bytes
         return
     assert image.ndim == 3 and image.shape[2] in (3, 4) and image.dtype == np.float32
     assert 0.0 <= image.min() and image.max() <= 1.0
+
+
+def test_cluttered_photo_warns_and_says_what_to_pass(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "street.png"
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(path)  # no plain border
+    with caplog.at_level(logging.WARNING, logger="pix2vox"):
+        preprocess([path], PreprocessConfig(), "auto")
+    assert f"{path}: no object found" in caplog.text and "RGBA cut-out" in caplog.text
+
+
+def test_object_on_white_is_cropped_to_it(tmp_path: Path) -> None:
+    # A dark square of 20 px in a 100 px white picture: auto crops a square in which the object
+    # spans object_fill of the side, so after resizing the square spans object_fill of the image.
+    image = np.full((100, 100, 3), 255, np.uint8)
+    image[30:50, 50:70] = 40
+    config = PreprocessConfig()
+    x = preprocess([Image.fromarray(image)], config, "auto")[0]
+    dark = (x[0] < 0.16).float()  # halfway between white (1.0) and the square (40/255 normalised: -0.69)
+    rows = torch.nonzero(dark.any(dim=1)).flatten()
+    span = (rows.max() - rows.min() + 1).item() / config.image_size
+    assert span == pytest.approx(config.object_fill, abs=0.02)
