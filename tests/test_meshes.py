@@ -207,3 +207,28 @@ def test_cli_usage_error_and_success(meshes, tmp_path, capsys):
     assert main([str(meshes), "--out", str(tmp_path / "o"), "--views", "1", "--size", "32", "--supersample", "1",
                  "--split", "test", "--quiet"]) == 0
     assert len(json.loads((tmp_path / "o" / "ShapeNet.json").read_text())) == 2
+
+
+def test_attribution_lists_every_cc_by_model(tmp_path):
+    from pix2vox.meshes.attribution import attribution_markdown
+
+    records = {
+        "a": {"source": "chair/a/a.obj", "name": "Oak chair", "creator": "Jo", "license": "CC-BY-3.0", "source_catalogue": "Scopia.sh3f"},
+        "b": {"source": "lamp/b/b.obj", "name": "Lamp", "creator": "Kim", "license": "CC0-1.0", "source_catalogue": "BlendSwap-CC-0.sh3f"},
+        "c": {"source": "bed/c/c.obj", "name": "Bed", "creator": "Reallusion", "license": "CC-BY-3.0-US", "source_catalogue": "Reallusion.sh3f"},
+    }
+    path = tmp_path / "models.json"
+    path.write_text(json.dumps(records))
+    text = attribution_markdown(path)
+    assert '- "Oak chair" by Jo' in text and '- "Bed" by Reallusion' in text
+    assert "Lamp" not in text  # CC0 asks for no credit
+    assert "1 CC-BY-3.0, 1 CC-BY-3.0-US, 1 CC0-1.0" in text
+    assert "https://creativecommons.org/licenses/by/3.0/us/" in text
+
+
+def test_inference_path_does_not_import_the_dataset_builder():
+    import subprocess
+    import sys
+
+    code = "import sys, pix2vox; from pix2vox import Reconstructor; import pix2vox.cli.export; print('pix2vox.meshes' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
