@@ -470,9 +470,24 @@ def test_model_card_content() -> None:
     for needed in ("@inproceedings{xie2019pix2vox", "@article{xie2020pix2voxpp", "ShapeNet", 'Reconstructor("pix2voxpp-a")',
                    "pix2vox/pix2voxpp-a-shapenet", "| IoU | 0.670 | 0.695", "Pix2Vox++-A-ShapeNet.pth", "96.3 M parameters"):
         assert needed in card, needed
-    assert "no per-view IoU table" in model_card(get_weights("pix2voxpp-f"))
+    assert data["datasets"] == ["ShapeNet/ShapeNetCore"]
+    [entry] = data["model-index"]
+    assert entry["name"] == "pix2voxpp-a"
+    [result] = entry["results"]
+    assert result["task"]["type"] == "image-to-3d" and result["dataset"]["type"] == "ShapeNet/ShapeNetCore"
+    assert result["dataset"]["split"] == "test" and result["source"]["url"] == "https://arxiv.org/abs/2006.12250"
+    assert [(m["type"], m["name"], m["value"]) for m in result["metrics"]][:2] == [("iou", "IoU, 1 view", 0.670), ("iou", "IoU, 2 views", 0.695)]
+    assert [m["value"] for m in result["metrics"]] == [v for _, v in sorted(get_weights("pix2voxpp-a").reported_iou.items())]
+    assert ModelCard(card).data.eval_results[0].metric_value == 0.670  # huggingface_hub parses the results widget
+    for link in ("[arXiv:2006.12250](https://arxiv.org/abs/2006.12250)", "[arXiv:1901.11153](https://arxiv.org/abs/1901.11153)"):
+        assert link in card
+    pix2vox_a = ModelCard(model_card(get_weights("pix2vox-a"))).data.to_dict()
+    assert pix2vox_a["model-index"][0]["results"][0]["source"]["url"] == "https://arxiv.org/abs/1901.11153"
+    no_table = model_card(get_weights("pix2voxpp-f"))
+    assert "no per-view IoU table" in no_table and "model-index" not in ModelCard(no_table).data.to_dict()
     custom = model_card(Weights(name="my-model", architecture=ARCHITECTURES["pix2vox-a"], license="unknown"))
     assert ModelCard(custom).data.license == "unknown" and "from_pretrained" in custom
+    assert "datasets" not in ModelCard(custom).data.to_dict()  # not trained on ShapeNet: no dataset claimed
 
 
 def test_committed_weights_folders_are_generated(tmp_path: Path) -> None:
