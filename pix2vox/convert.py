@@ -1,7 +1,8 @@
 """Converting the authors' ``.pth`` checkpoints into our folder layout, and checking the result.
 
-A release of a checkpoint is: :func:`convert_original` → ``hf upload`` → pin the commit and the
-SHA-256 in :mod:`pix2vox.registry` (see ``weights/README.md``).
+A release of a checkpoint is: :func:`convert_original` → :func:`pix2vox.hub.push_folder` (or
+``hf upload``) → pin the commit and the SHA-256 in :mod:`pix2vox.registry`; ``pix2vox-convert
+--push-to-hub`` does the first two and prints the third (see ``weights/README.md``).
 """
 
 from __future__ import annotations

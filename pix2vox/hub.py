@@ -1,8 +1,9 @@
-"""Finding weights: files shipped with the package, the Hugging Face Hub cache, or a download.
+"""Finding weights (files shipped with the package, the Hugging Face Hub cache, or a download) and publishing them.
 
-Downloads go through ``huggingface_hub.hf_hub_download`` (so the normal cache, ``HF_ENDPOINT``,
-``HF_HUB_OFFLINE``, ``HF_HUB_CACHE``/``HF_HOME`` and tokens work as everywhere else), tagged with
-this library's name and version.
+Downloads go through ``huggingface_hub.hf_hub_download`` and uploads through ``HfApi``'s
+``create_repo`` and ``upload_folder`` (so the normal cache, ``HF_ENDPOINT``, ``HF_HUB_OFFLINE``,
+``HF_HUB_CACHE``/``HF_HOME``, ``HF_TOKEN`` and ``hf auth login`` work as everywhere else), tagged
+with this library's name and version.
 """
 
 from __future__ import annotations
@@ -10,23 +11,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import constants as hf_constants
 
 from .errors import CheckpointError, DownloadError, NotPublishedError
-from .layout import CONFIG_NAME, WEIGHTS_NAME, parse_config
+from .layout import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, parse_config
 from .registry import Weights, find_repo
 
 __all__ = [
     "CONFIG_NAME",
     "WEIGHTS_NAME",
     "DownloadError",
+    "PushReport",
     "cache_folder",
     "download_folder",
     "hub_download",
     "check_published",
     "is_offline",
+    "push_folder",
     "resolve_weights",
     "sha256_of",
     "verify_sha256",
@@ -84,6 +88,8 @@ def hub_download(
     revision: str | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool = False,
+    token: str | bool | None = None,
+    force_download: bool = False,
 ) -> Path:
     """``hf_hub_download`` with this library's name and version, and errors users understand.
 
@@ -93,6 +99,9 @@ def hub_download(
         revision: branch, tag or full 40-hex commit hash (default ``"main"``).
         cache_dir: Hub cache (default ``HF_HUB_CACHE``).
         local_files_only: use the cache only, as ``HF_HUB_OFFLINE=1`` does.
+        token: Hub access token for private or gated repositories (default: ``HF_TOKEN`` or the
+            one saved by ``hf auth login``; ``False`` sends none).
+        force_download: download again even when the file is cached (replacing the cached copy).
 
     Returns:
         Path of the file in the cache (``…/models--org--name/snapshots/<commit>/filename``).
@@ -116,6 +125,8 @@ def hub_download(
             revision=revision,
             cache_dir=cache,
             local_files_only=offline,
+            token=token,
+            force_download=force_download,
             library_name="pix2vox",
             library_version=__version__,
         )
@@ -161,6 +172,8 @@ def download_folder(
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool = False,
     sha256: str | None = None,
+    token: str | bool | None = None,
+    force_download: bool = False,
 ) -> tuple[Path, Path]:
     """``config.json`` and ``model.safetensors`` of a Hub repository in our layout, from the cache or downloaded.
 
@@ -174,7 +187,7 @@ def download_folder(
     known = find_repo(repo_id)
     if known is not None:
         check_published(known)
-    options = dict(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
+    options = dict(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token, force_download=force_download)
     config = hub_download(repo_id, CONFIG_NAME, **options)
     weights = hub_download(repo_id, WEIGHTS_NAME, **options)
     if sha256:
@@ -188,6 +201,8 @@ def resolve_weights(
     revision: str | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool = False,
+    token: str | bool | None = None,
+    force_download: bool = False,
 ) -> Path:
     """Local path of the weights file of a registry record, downloading it if needed.
 
@@ -208,7 +223,10 @@ def resolve_weights(
         raise DownloadError(f"{weights.name} has no published weights; pass weights=PATH")
     check_published(weights)
     pinned = revision in (None, weights.revision)
-    options = dict(revision=revision or weights.revision, cache_dir=cache_dir, local_files_only=local_files_only)
+    options = dict(
+        revision=revision or weights.revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token,
+        force_download=force_download,
+    )
     if weights.filename != WEIGHTS_NAME:
         path = hub_download(weights.repo_id, weights.filename, **options)
         if weights.sha256 and pinned:
@@ -218,3 +236,100 @@ def resolve_weights(
     if parse_config(config).architecture != weights.architecture:
         raise CheckpointError(f"{config}: {weights.repo_id} holds another architecture than {weights.name}")
     return path
+
+
+@dataclass(frozen=True)
+class PushReport:
+    """What :func:`push_folder` published, and how to pin it in :mod:`pix2vox.registry`.
+
+    Attributes:
+        repo_id: the Hub repository.
+        branch: the branch the commit went to.
+        commit: full 40-hex hash of the commit: the ``revision`` to pin.
+        sha256: SHA-256 of the pushed ``model.safetensors``: the ``sha256`` to pin.
+        commit_url: address of the commit on the Hub.
+    """
+
+    repo_id: str
+    branch: str
+    commit: str
+    sha256: str
+    commit_url: str
+
+    def registry_change(self, record: Weights | None) -> str:
+        """One line saying how ``record`` changes to load exactly this commit, e.g.
+        ``pix2voxpp-a: revision="main" -> "3f…", sha256=None -> "9a…", published=False -> True``.
+
+        For a repository of no record (``record`` ``None``), the fields of a new record.
+        """
+        pinned = {"repo_id": self.repo_id, "revision": self.commit, "sha256": self.sha256, "published": True}
+        if record is None:
+            return "new record: " + ", ".join(f"{key}={_literal(value)}" for key, value in pinned.items())
+        changes = [
+            f"{key}={_literal(getattr(record, key))} -> {_literal(value)}"
+            for key, value in pinned.items()
+            if getattr(record, key) != value
+        ]
+        return f"{record.name}: " + (", ".join(changes) if changes else "already pinned to this commit")
+
+
+def _literal(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def push_folder(
+    folder: str | os.PathLike,
+    repo_id: str,
+    *,
+    token: str | bool | None = None,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str = "Upload pix2vox weights",
+) -> PushReport:
+    """Publish a folder in our layout (``config.json``, ``model.safetensors``, ``README.md``) to the Hub.
+
+    Uses ``huggingface_hub``'s own upload API: ``HfApi.create_repo`` (an existing repository is
+    kept), ``create_branch`` when ``revision`` names a branch, and one ``upload_folder`` commit
+    holding the three files (``model.safetensors`` goes through LFS or Xet, as the Hub decides).
+
+    Args:
+        folder: the folder, e.g. written by :meth:`Reconstructor.save_pretrained` or ``pix2vox-convert``.
+        repo_id: ``"org/name"``; created when missing.
+        token: access token with write permission (default: ``HF_TOKEN`` or ``hf auth login``).
+        private: create the repository private (an existing one keeps its visibility).
+        revision: branch to commit to, created from ``main`` when missing (default ``main``).
+        commit_message: summary of the commit.
+
+    Returns:
+        The commit and the SHA-256 to pin in the registry.
+
+    Raises:
+        CheckpointError: the folder lacks one of the files.
+        huggingface_hub.errors.HfHubHTTPError: the Hub refused a request (no permission, ...).
+    """
+    from huggingface_hub import HfApi
+
+    from . import __version__
+
+    folder = Path(folder)
+    missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME) if not (folder / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{folder}: missing {', '.join(missing)}; write the folder with save_pretrained or pix2vox-convert")
+    parse_config(folder / CONFIG_NAME)  # a folder of ours, or fail before creating anything
+    api = HfApi(token=token, library_name="pix2vox", library_version=__version__)
+    api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+    if revision is not None:
+        api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
+    info = api.upload_folder(
+        repo_id=repo_id,
+        folder_path=folder,
+        revision=revision,
+        commit_message=commit_message,
+        allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME],
+        repo_type="model",
+    )
+    report = PushReport(
+        repo_id=repo_id, branch=revision or "main", commit=info.oid, sha256=sha256_of(folder / WEIGHTS_NAME), commit_url=info.commit_url,
+    )
+    logger.info("pushed %s to %s@%s (commit %s)", folder, repo_id, report.branch, report.commit)
+    return report

@@ -7,9 +7,17 @@ registry's.
 
 from __future__ import annotations
 
+import re
+
 from .registry import Weights
 
-__all__ = ["CITATIONS", "display_name", "model_card"]
+__all__ = ["ARXIV", "CITATIONS", "SHAPENET_DATASET", "arxiv_links", "display_name", "model_card"]
+
+ARXIV = {"pix2vox": "1901.11153", "pix2voxpp": "2006.12250"}
+"""arXiv ids of the papers, by fusion (``Architecture.fusion``): Pix2Vox (ICCV 2019), Pix2Vox++ (IJCV 2020)."""
+
+SHAPENET_DATASET = "ShapeNet/ShapeNetCore"
+"""Hub id of ShapeNet, named in the ``datasets:`` and ``model-index`` of cards of weights trained on it."""
 
 CITATIONS = """\
 @inproceedings{xie2019pix2vox,
@@ -37,18 +45,63 @@ def display_name(weights: Weights) -> str:
     return names.get(weights.name, weights.name)
 
 
+def arxiv_links(text: str) -> str:
+    """Turn ``arXiv:1901.11153`` (or ``arXiv 1901.11153``) in ``text`` into Markdown links to arxiv.org.
+
+    The Hub lists a model under the papers its card links to on arxiv.org.
+    """
+    return re.sub(r"\barXiv[: ](\d{4}\.\d{4,5})\b", r"[arXiv:\1](https://arxiv.org/abs/\1)", text)
+
+
+def _on_shapenet(weights: Weights) -> bool:
+    return "shapenet" in weights.training_data.lower()
+
+
+def _eval_results(weights: Weights) -> list:
+    """The paper's IoU by number of views, as ``model-index`` results (the Hub's results widget)."""
+    from huggingface_hub import EvalResult
+
+    if not (weights.reported_iou and _on_shapenet(weights)):
+        return []
+    arxiv = ARXIV.get(weights.architecture.fusion)
+    network = "Pix2Vox++" if weights.architecture.fusion == "pix2voxpp" else "Pix2Vox"
+    return [
+        EvalResult(
+            task_type="image-to-3d",
+            task_name="3D reconstruction (32³ voxels)",
+            dataset_type=SHAPENET_DATASET,
+            dataset_name="ShapeNet, 13 categories (3D-R2N2 renderings and split)",
+            dataset_split="test",
+            metric_type="iou",
+            metric_name=f"IoU, {views} view{'s' if views > 1 else ''}",
+            metric_value=value,
+            source_name=f"{network} paper" + (f" (arXiv:{arxiv})" if arxiv else ""),
+            source_url=f"https://arxiv.org/abs/{arxiv}" if arxiv else None,
+        )
+        for views, value in sorted(weights.reported_iou.items())
+    ]
+
+
 def _front_matter(weights: Weights) -> str:
+    from huggingface_hub import ModelCardData
+
     licence = weights.license.lower()
-    lines = ["---", "library_name: pix2vox", "pipeline_tag: image-to-3d"]
-    if licence in _HUB_LICENSES:
-        lines.append(f"license: {licence}")
-    else:
-        lines += ["license: other", f"license_name: {licence}"]
+    known = licence in _HUB_LICENSES
     tags = ["pix2vox", "3d-reconstruction", "voxels", "multi-view", "pytorch", "safetensors"]
-    if "shapenet" in weights.training_data.lower():
+    if _on_shapenet(weights):
         tags.append("shapenet")
-    lines += ["tags:", *(f"- {tag}" for tag in tags), "---"]
-    return "\n".join(lines)
+    results = _eval_results(weights)
+    data = ModelCardData(
+        library_name="pix2vox",
+        pipeline_tag="image-to-3d",
+        license=licence if known else "other",
+        license_name=None if known else licence,
+        tags=tags,
+        datasets=[SHAPENET_DATASET] if _on_shapenet(weights) else None,
+        model_name=weights.name if results else None,
+        eval_results=results or None,
+    )
+    return f"---\n{data.to_yaml()}\n---"
 
 
 def _description(weights: Weights) -> str:
@@ -67,7 +120,7 @@ def _description(weights: Weights) -> str:
             "`pix2vox-convert` (same values, same outputs)."
         )
     if weights.paper:
-        parts.append(f"Paper: {weights.paper}.")
+        parts.append(f"Paper: {arxiv_links(weights.paper)}.")
     return "\n".join(parts)
 
 
@@ -110,7 +163,10 @@ def _results(weights: Weights) -> str:
     views = sorted(weights.reported_iou)
     return "\n".join(
         [
-            "Intersection over union on the ShapeNet test set (3D-R2N2 split), as reported in the paper:",
+            "Intersection over union on the ShapeNet test set (3D-R2N2 split), as reported in the paper"
+            + (f" ([arXiv:{ARXIV[weights.architecture.fusion]}](https://arxiv.org/abs/{ARXIV[weights.architecture.fusion]}))"
+               if weights.architecture.fusion in ARXIV else "")
+            + ":",
             "",
             "| views | " + " | ".join(str(v) for v in views) + " |",
             "|---|" + "---|" * len(views),
@@ -123,7 +179,8 @@ def model_card(weights: Weights) -> str:
     """The ``README.md`` of the folder or Hub repository holding ``weights``.
 
     Hub YAML front matter (``library_name: pix2vox``, ``pipeline_tag: image-to-3d``, licence,
-    tags), a description, a usage snippet, the preprocessing, the paper's IoU table when known,
+    tags, ``datasets`` and a ``model-index`` with the paper's IoU by number of views for weights
+    trained on ShapeNet), a description, a usage snippet, the preprocessing, the paper's IoU table when known,
     the training data, and citations of both papers.
     """
     training = weights.training_data or "not recorded"
@@ -146,6 +203,8 @@ def model_card(weights: Weights) -> str:
         "## Licence",
         f"Weights: {'not stated' if weights.license == 'unknown' else weights.license}. Code: MIT (https://github.com/hzxie/Pix2Vox and the `pix2vox` library).",
         "## Citation",
+        f"Pix2Vox: [arXiv:{ARXIV['pix2vox']}](https://arxiv.org/abs/{ARXIV['pix2vox']}); "
+        f"Pix2Vox++: [arXiv:{ARXIV['pix2voxpp']}](https://arxiv.org/abs/{ARXIV['pix2voxpp']}).",
         f"```bibtex\n{CITATIONS}\n```",
     ]
     return "\n\n".join(sections) + "\n"

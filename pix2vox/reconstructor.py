@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_into, read_checkpoint
 from .errors import CheckpointError
-from .hub import download_folder, resolve_weights
+from .hub import PushReport, download_folder, push_folder, resolve_weights
 from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
 from .models import Architecture, Pix2Vox
 from .preprocess import MODES, Mode, View, preprocess
@@ -74,6 +74,9 @@ class Reconstructor:
         revision: Hub revision overriding the registry's (the SHA-256 is then not checked).
         cache_dir: Hub cache folder (default: ``HF_HUB_CACHE``).
         local_files_only: never download, as with ``HF_HUB_OFFLINE=1``.
+        token: Hub access token for a private or gated repository (default: ``HF_TOKEN`` or
+            ``hf auth login``).
+        force_download: download again even when the files are cached.
         dtype: ``torch.float32`` (default), or ``torch.bfloat16`` / ``torch.float16`` on CUDA
             (faster; thresholded outputs agree with float32 to an IoU above 0.99).
         compile: compile the network parts with ``torch.compile`` (slow first call).
@@ -111,6 +114,8 @@ class Reconstructor:
         revision: str | None = None,
         cache_dir: str | os.PathLike | None = None,
         local_files_only: bool = False,
+        token: str | bool | None = None,
+        force_download: bool = False,
         dtype: torch.dtype = torch.float32,
         compile: bool = False,
     ):
@@ -121,7 +126,10 @@ class Reconstructor:
         elif weights is not None:
             path = Path(weights)
         else:
-            path = resolve_weights(record, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
+            path = resolve_weights(
+                record, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token,
+                force_download=force_download,
+            )
         self._setup(record, read_checkpoint(path), str(path), device=resolved, mode=preprocess, dtype=dtype, compile=compile)
 
     @classmethod
@@ -134,6 +142,8 @@ class Reconstructor:
         revision: str | None = None,
         cache_dir: str | os.PathLike | None = None,
         local_files_only: bool = False,
+        token: str | bool | None = None,
+        force_download: bool = False,
         dtype: torch.dtype = torch.float32,
         compile: bool = False,
     ) -> Reconstructor:
@@ -149,6 +159,9 @@ class Reconstructor:
                 registry the default is its pinned revision, and the SHA-256 is checked.
             cache_dir: Hub cache folder (default: ``HF_HUB_CACHE``).
             local_files_only: never download, as with ``HF_HUB_OFFLINE=1``.
+            token: Hub access token for a private or gated repository (default: ``HF_TOKEN``
+                or ``hf auth login``).
+            force_download: download again even when the files are cached.
             dtype: see :class:`Reconstructor`.
             compile: see :class:`Reconstructor`.
 
@@ -177,6 +190,8 @@ class Reconstructor:
                 cache_dir=cache_dir,
                 local_files_only=local_files_only,
                 sha256=known.sha256 if pinned else None,
+                token=token,
+                force_download=force_download,
             )
         record = parse_config(config_path)
         self = cls.__new__(cls)
@@ -196,6 +211,38 @@ class Reconstructor:
         """
         state = {key: value.float() if value.is_floating_point() else value for key, value in self.model.state_dict().items()}
         return write_folder(directory, state, self.weights)
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        token: str | bool | None = None,
+        private: bool = False,
+        revision: str | None = None,
+        commit_message: str = "Upload pix2vox weights",
+    ) -> PushReport:
+        """Publish this model to a Hugging Face Hub repository, in the layout :meth:`from_pretrained` reads.
+
+        Writes the folder of :meth:`save_pretrained` to a temporary directory and commits it with
+        ``huggingface_hub``'s ``create_repo`` and ``upload_folder`` (see :func:`pix2vox.hub.push_folder`).
+
+        Args:
+            repo_id: ``"org/name"``; created when missing.
+            token: access token with write permission (default: ``HF_TOKEN`` or ``hf auth login``).
+            private: create the repository private (an existing one keeps its visibility).
+            revision: branch to commit to, created from ``main`` when missing (default ``main``).
+            commit_message: summary of the commit.
+
+        Returns:
+            The commit hash and the SHA-256 of ``model.safetensors``: pin both in a registry record
+            (``report.registry_change(record)`` says how) to make ``Reconstructor(name)`` load
+            exactly this commit.
+        """
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="pix2vox-push-") as scratch:
+            folder = self.save_pretrained(Path(scratch) / "model")
+            return push_folder(folder, repo_id, token=token, private=private, revision=revision, commit_message=commit_message)
 
     @property
     def weights(self) -> Weights:

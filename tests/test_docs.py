@@ -54,4 +54,4 @@ def test_readme_test_command_is_the_one_ci_runs():
     quick_start = readme.split("## Quick start", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
     assert quick_start.splitlines()[1] == command  # the second of the two set-up commands
     assert f"## Test\n\n```bash\n{command}\n```" in readme
-    assert (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1] == command
+    assert command in (ROOT / ".ci" / "run").read_text().splitlines()  # release checks follow it

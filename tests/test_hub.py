@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from pix2vox import CheckpointError, Reconstructor, UnknownModelError, get_weigh
 from pix2vox import registry
 from pix2vox.cli.convert import main as convert_main
 from pix2vox.convert import convert_original, max_output_difference, write_cards
-from pix2vox.hub import DownloadError, sha256_of
+from pix2vox.hub import DownloadError, PushReport, sha256_of
 from pix2vox.errors import NotPublishedError
 from pix2vox.layout import FORMAT_VERSION
 from pix2vox.model_card import model_card
@@ -469,9 +470,24 @@ def test_model_card_content() -> None:
     for needed in ("@inproceedings{xie2019pix2vox", "@article{xie2020pix2voxpp", "ShapeNet", 'Reconstructor("pix2voxpp-a")',
                    "pix2vox/pix2voxpp-a-shapenet", "| IoU | 0.670 | 0.695", "Pix2Vox++-A-ShapeNet.pth", "96.3 M parameters"):
         assert needed in card, needed
-    assert "no per-view IoU table" in model_card(get_weights("pix2voxpp-f"))
+    assert data["datasets"] == ["ShapeNet/ShapeNetCore"]
+    [entry] = data["model-index"]
+    assert entry["name"] == "pix2voxpp-a"
+    [result] = entry["results"]
+    assert result["task"]["type"] == "image-to-3d" and result["dataset"]["type"] == "ShapeNet/ShapeNetCore"
+    assert result["dataset"]["split"] == "test" and result["source"]["url"] == "https://arxiv.org/abs/2006.12250"
+    assert [(m["type"], m["name"], m["value"]) for m in result["metrics"]][:2] == [("iou", "IoU, 1 view", 0.670), ("iou", "IoU, 2 views", 0.695)]
+    assert [m["value"] for m in result["metrics"]] == [v for _, v in sorted(get_weights("pix2voxpp-a").reported_iou.items())]
+    assert ModelCard(card).data.eval_results[0].metric_value == 0.670  # huggingface_hub parses the results widget
+    for link in ("[arXiv:2006.12250](https://arxiv.org/abs/2006.12250)", "[arXiv:1901.11153](https://arxiv.org/abs/1901.11153)"):
+        assert link in card
+    pix2vox_a = ModelCard(model_card(get_weights("pix2vox-a"))).data.to_dict()
+    assert pix2vox_a["model-index"][0]["results"][0]["source"]["url"] == "https://arxiv.org/abs/1901.11153"
+    no_table = model_card(get_weights("pix2voxpp-f"))
+    assert "no per-view IoU table" in no_table and "model-index" not in ModelCard(no_table).data.to_dict()
     custom = model_card(Weights(name="my-model", architecture=ARCHITECTURES["pix2vox-a"], license="unknown"))
     assert ModelCard(custom).data.license == "unknown" and "from_pretrained" in custom
+    assert "datasets" not in ModelCard(custom).data.to_dict()  # not trained on ShapeNet: no dataset claimed
 
 
 def test_committed_weights_folders_are_generated(tmp_path: Path) -> None:
@@ -493,3 +509,127 @@ def test_write_cards_cli(tmp_path: Path, capsys) -> None:
     assert convert_main(["--write-cards", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(VARIANTS)
     assert convert_main(["--write-cards", str(tmp_path), "--model", "pix2voxpp-a"]) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# token= and force_download= on the download path
+
+
+def test_token_is_sent_and_force_download_replaces_a_bad_cached_copy(hub: HubServer, record: Weights, releases, reference) -> None:
+    Reconstructor("tiny-hub", device="cpu", token="hf_reader")
+    resolves = [auth for (_, path, _), auth in zip(hub.requests, hub.authorizations) if "/resolve/" in path]
+    assert resolves and set(resolves) == {"Bearer hf_reader"}
+
+    blob = (Path(hf_constants.HF_HUB_CACHE) / CACHE_FOLDER / "snapshots" / V1 / "model.safetensors").resolve()
+    blob.write_bytes((releases[V2] / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="SHA-256 mismatch"):
+        Reconstructor("tiny-hub", device="cpu")
+    assert _same_weights(Reconstructor("tiny-hub", device="cpu", force_download=True), reference)  # downloaded again, checked
+    assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 2
+    assert _same_weights(Reconstructor.from_pretrained(REPO, device="cpu", force_download=True), reference)
+    assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 3
+
+
+# ------------------------------------------------------------------------------------------------
+# push_to_hub and pix2vox-convert --push-to-hub, against the Hub stand-in (LFS upload protocol)
+
+PUSHED = "test-org/pushed"
+HEX40 = r"[0-9a-f]{40}"
+
+
+@pytest.fixture
+def upload_hub(hub: HubServer, monkeypatch: pytest.MonkeyPatch) -> HubServer:
+    """The Hub stand-in, with huggingface_hub uploading large files by LFS (the stand-in has no Xet storage)."""
+    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_XET", True)
+    return hub
+
+
+def _upload_requests(hub: HubServer) -> list[tuple[str, str, str | None]]:
+    return [(m, path, auth) for (m, path, _), auth in zip(hub.requests, hub.authorizations) if m in ("POST", "PUT")]
+
+
+def test_push_to_hub_then_load_the_pinned_commit(upload_hub: HubServer, reference: Reconstructor, rendering_files, monkeypatch) -> None:
+    hub = upload_hub
+    report = reference.push_to_hub(PUSHED, token="hf_writer", private=True, commit_message="First release")
+    assert re.fullmatch(HEX40, report.commit) and report.branch == "main" and report.commit_url.endswith(f"/{PUSHED}/commit/{report.commit}")
+    repo = hub.repos[PUSHED]
+    assert repo.private and repo.branches == {"main": report.commit} and repo.messages[report.commit] == "First release"
+    files = repo.commits[report.commit]
+    assert sorted(files) == sorted(FILES)
+    assert report.sha256 == hashlib.sha256(files["model.safetensors"]).hexdigest()
+    assert hub.uploads == {"model.safetensors": "lfs", "config.json": "regular", "README.md": "regular"}  # large and small files
+    assert hub.lfs == {report.sha256: files["model.safetensors"]}
+    assert ModelCard(files["README.md"].decode()).data.library_name == "pix2vox"
+
+    # the endpoints of create_repo and upload_folder, each once, all with the token and our user agent
+    calls = _upload_requests(hub)
+    assert any("/api/validate-yaml" in path for _, path, _ in calls)  # the card's metadata (checked more than once)
+    for fragment in ("/api/repos/create", f"/api/models/{PUSHED}/preupload/main",
+                     f"/{PUSHED}.git/info/lfs/objects/batch", f"/lfs/{report.sha256}/verify", f"/api/models/{PUSHED}/commit/main"):
+        assert sum(fragment in path for m, path, _ in calls if m == "POST") == 1, fragment
+    assert [path for m, path, _ in calls if m == "PUT"] == [f"/lfs/{report.sha256}"]
+    # the token goes to the Hub's API, not to the storage address the LFS batch answer names for the bytes
+    assert {auth for m, _, auth in calls if m == "POST"} == {"Bearer hf_writer"} and {auth for m, _, auth in calls if m == "PUT"} == {None}
+    assert all(f"pix2vox/{pix2vox.__version__}" in agent for m, path, agent in hub.requests if m == "POST" and "/api/" in path)
+
+    # pinned in a registry record: downloaded at the printed revision, checked against the printed SHA-256
+    pinned = get_weights("pix2voxpp-f").replace(name="pushed", repo_id=PUSHED, revision=report.commit, sha256=report.sha256,
+                                               original_file=None, published=True)
+    monkeypatch.setitem(registry._REGISTRY, "pushed", pinned)
+    for loaded in (Reconstructor.from_pretrained(PUSHED, device="cpu"), Reconstructor("pushed", device="cpu")):
+        assert _same_weights(loaded, reference) and max_output_difference(reference.model, loaded.model) == 0.0
+        assert (loaded.predict(rendering_files[:2]).probabilities == reference.predict(rendering_files[:2]).probabilities).all()
+    assert hub.count("GET", f"/{PUSHED}/resolve/{report.commit}/model.safetensors") == 1
+
+
+def test_push_to_a_branch_of_an_existing_repository(upload_hub: HubServer, originals, reference: Reconstructor) -> None:
+    hub = upload_hub
+    first = reference.push_to_hub(PUSHED)
+    assert not hub.repos[PUSHED].private
+    second = Reconstructor("pix2voxpp-f", weights=originals[V2], device="cpu").push_to_hub(PUSHED, revision="v2")
+    branches = hub.repos[PUSHED].branches
+    assert branches == {"main": first.commit, "v2": second.commit} and second.branch == "v2" and second.commit != first.commit
+    assert second.sha256 != first.sha256 and set(hub.lfs) == {first.sha256, second.sha256}
+    assert _same_weights(Reconstructor.from_pretrained(PUSHED, revision="v2", device="cpu"),
+                         Reconstructor("pix2voxpp-f", weights=originals[V2], device="cpu"))
+    puts = hub.count("PUT")
+    reference.push_to_hub(PUSHED)  # the same weights again: the Hub has the LFS object, no bytes are sent
+    assert hub.count("PUT") == puts and hub.count("POST", f"/api/models/{PUSHED}/commit/main") == 2
+
+
+def test_registry_change_line() -> None:
+    report = PushReport(repo_id="pix2vox/pix2voxpp-a-shapenet", branch="main", commit=V1, sha256="a" * 64, commit_url="u")
+    assert report.registry_change(get_weights("pix2voxpp-a")) == (
+        f'pix2voxpp-a: revision="main" -> "{V1}", sha256=None -> "{"a" * 64}", published=False -> True'
+    )
+    moved = PushReport(repo_id="me/mine", branch="main", commit=V1, sha256="a" * 64, commit_url="u")
+    assert moved.registry_change(get_weights("pix2voxpp-a")).startswith('pix2voxpp-a: repo_id="pix2vox/pix2voxpp-a-shapenet" -> "me/mine", ')
+    assert moved.registry_change(None) == f'new record: repo_id="me/mine", revision="{V1}", sha256="{"a" * 64}", published=True'
+
+
+def test_convert_cli_push_to_hub_prints_what_to_pin(upload_hub: HubServer, originals, reference, monkeypatch, tmp_path, capsys) -> None:
+    hub = upload_hub
+    monkeypatch.setenv("HF_TOKEN", "hf_from_env")
+    name, repo_id = "pix2voxpp-f", get_weights("pix2voxpp-f").repo_id
+    out = tmp_path / "release"
+    assert convert_main([str(originals[V1]), "--model", name, "--output", str(out), "--push-to-hub", repo_id]) == 0
+    stdout = capsys.readouterr().out
+    commit = hub.repos[repo_id].branches["main"]
+    sha = sha256_of(out / "model.safetensors")
+    assert f"revision (commit): {commit}\n" in stdout and f"sha256: {sha}\n" in stdout
+    assert f'pin in pix2vox/registry.py: {name}: revision="main" -> "{commit}", sha256=None -> "{sha}", published=False -> True' in stdout
+    assert "hf upload" not in stdout
+    assert {auth for m, _, auth in _upload_requests(hub) if m == "POST"} == {"Bearer hf_from_env"}
+
+    # apply the printed change: Reconstructor(name) now loads exactly the pushed commit, checked
+    monkeypatch.setitem(registry._REGISTRY, name, get_weights(name).replace(revision=commit, sha256=sha, published=True))
+    loaded = Reconstructor(name, device="cpu")
+    assert max_output_difference(reference.model, loaded.model) == 0.0
+    assert hub.count("GET", f"/{repo_id}/resolve/{commit}/model.safetensors") == 1
+
+
+def test_convert_cli_push_options_need_push_to_hub(originals, tmp_path: Path, capsys) -> None:
+    argv = [str(originals[V1]), "--model", "pix2voxpp-f", "--output", str(tmp_path / "o"), "--private"]
+    assert convert_main(argv) == 2
+    assert "--revision and --private go with --push-to-hub" in capsys.readouterr().err
+    assert convert_main(["--write-cards", str(tmp_path), "--push-to-hub", "a/b"]) == 2
