@@ -15,6 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import load_into, read_checkpoint
+from .cpu import cached_copy, optimize
 from .errors import CheckpointError
 from .hub import download_folder, resolve_weights
 from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
@@ -22,7 +23,7 @@ from .models import Architecture, Pix2Vox
 from .preprocess import MODES, Mode, View, preprocess
 from .registry import Weights, find_repo, get_weights, list_models
 from .result import Result
-from .workers import run_side_by_side, split_evenly
+from .cpu.workers import run_side_by_side, split_evenly
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +234,9 @@ class Reconstructor:
             for part in (self.model.encoder, self.model.decoder, self.model.merger, self.model.refiner):
                 if part is not None:
                     part.compile(dynamic=True)
+        # Chosen once: on a CPU (uncompiled) the network runs as pix2vox.cpu.optimize's copy,
+        # made on first use and remade if the weights of self.model change; elsewhere as it is.
+        self._optimize = self.device.type == "cpu" and not compile
         logger.info("loaded %s from %s on %s (%s)", record.name, source, self.device, str(dtype).removeprefix("torch."))
 
     @property
@@ -320,10 +324,11 @@ class Reconstructor:
         chunk = self._prepare(chunk)
         counts = [views.shape[0] for views in chunk]
         batch = torch.cat(chunk).to(self.dtype)
-        out = self.model.reconstruct(batch, counts, encoder_batch=self.encoder_batch)
+        network = cached_copy(self, "_optimized", self.model, optimize) if self._optimize else self.model
+        out = network.reconstruct(batch, counts, encoder_batch=self.encoder_batch)
         volumes = out.volumes.float().cpu().numpy()
         coarse = out.coarse.float().cpu().numpy() if details else None
-        weights = out.weights.float().cpu().numpy() if details else None
+        fusion_weights = out.fusion_weights.float().cpu().numpy() if details else None
         results, offset = [], 0
         for i, count in enumerate(counts):
             views = slice(offset, offset + count)
@@ -332,7 +337,7 @@ class Reconstructor:
                     probabilities=volumes[i],
                     threshold=self.threshold,
                     coarse=coarse[views] if coarse is not None else None,
-                    scores=weights[views] if weights is not None else None,
+                    fusion_weights=fusion_weights[views] if fusion_weights is not None else None,
                 )
             )
             offset += count
