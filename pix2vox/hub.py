@@ -16,7 +16,7 @@ from huggingface_hub import constants as hf_constants
 
 from .errors import CheckpointError, DownloadError
 from .layout import CONFIG_NAME, WEIGHTS_NAME, parse_config
-from .registry import Weights
+from .registry import ModelRecord
 
 __all__ = [
     "CONFIG_NAME",
@@ -158,7 +158,7 @@ def download_folder(
 
 
 def resolve_weights(
-    weights: Weights,
+    weights: ModelRecord,
     *,
     revision: str | None = None,
     cache_dir: str | os.PathLike | None = None,

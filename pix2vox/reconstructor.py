@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import re
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -21,7 +22,7 @@ from .hub import download_folder, resolve_weights
 from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
 from .models import Architecture, Pix2Vox
 from .preprocess import MODES, Mode, View, preprocess
-from .registry import Weights, find_repo, get_weights, list_models
+from .registry import ModelRecord, find_repo, get_record, list_models
 from .result import Result
 from .cpu.workers import run_side_by_side, split_evenly
 
@@ -115,7 +116,7 @@ class Reconstructor:
         dtype: torch.dtype = torch.float32,
         compile: bool = False,
     ):
-        record = get_weights(model)
+        record = get_record(model)
         resolved = _check_options(preprocess, dtype, device)
         if weights is not None and Path(weights).is_dir():
             path = Path(weights) / WEIGHTS_NAME
@@ -196,16 +197,22 @@ class Reconstructor:
             The folder.
         """
         state = {key: value.float() if value.is_floating_point() else value for key, value in self.model.state_dict().items()}
-        return write_folder(directory, state, self.weights)
+        return write_folder(directory, state, self.record)
 
     @property
-    def weights(self) -> Weights:
+    def record(self) -> ModelRecord:
         """The record of the loaded checkpoint (registry metadata when known), with the current threshold."""
         return self._record.replace(threshold=self.threshold)
 
+    @property
+    def weights(self) -> ModelRecord:
+        """Deprecated name of :attr:`record`."""
+        warnings.warn("Reconstructor.weights is deprecated; use Reconstructor.record", DeprecationWarning, stacklevel=2)
+        return self.record
+
     def _setup(
         self,
-        record: Weights,
+        record: ModelRecord,
         state: dict[str, torch.Tensor],
         source: str,
         *,
@@ -246,7 +253,7 @@ class Reconstructor:
 
     def config(self) -> dict:
         """Our ``config.json`` content for these weights (format version, name, architecture, preprocessing, threshold)."""
-        return make_config(self.weights)
+        return make_config(self.record)
 
     def preprocess(self, views: View | Iterable[View]) -> torch.Tensor:
         """Preprocess one object's views: ``(V, 3, 224, 224)`` float32 on the model's device, exactly what the network sees."""

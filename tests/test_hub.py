@@ -22,7 +22,7 @@ from huggingface_hub import constants as hf_constants
 from safetensors import safe_open
 
 import pix2vox
-from pix2vox import CheckpointError, Reconstructor, UnknownModelError, get_weights, list_models
+from pix2vox import CheckpointError, Reconstructor, UnknownModelError, get_record, list_models
 from pix2vox import registry
 from pix2vox.cli.convert import main as convert_main
 from pix2vox.convert import convert_original, max_output_difference, write_cards
@@ -30,7 +30,7 @@ from pix2vox.hub import DownloadError, sha256_of
 from pix2vox.layout import FORMAT_VERSION
 from pix2vox.model_card import model_card
 from pix2vox.models import ARCHITECTURES
-from pix2vox.registry import Weights
+from pix2vox.registry import ModelRecord
 from pix2vox.testing import save_random_original_checkpoint
 
 from .conftest import VARIANTS
@@ -103,9 +103,9 @@ def hub(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 @pytest.fixture
-def record(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Weights:
+def record(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> ModelRecord:
     """A registry entry for ``REPO`` pinned to release 1 with its SHA-256."""
-    weights = get_weights("pix2voxpp-f").replace(
+    weights = get_record("pix2voxpp-f").replace(
         name="tiny-hub", repo_id=REPO, revision=V1, sha256=sha256_of(releases[V1] / "model.safetensors"), original_file=None
     )
     monkeypatch.setitem(registry._REGISTRY, weights.name, weights)
@@ -123,24 +123,24 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_registry_records() -> None:
     assert list_models() == sorted([*VARIANTS, "pix2voxpp-f-synthetic"])  # + ours, shipped in the package
     for name in VARIANTS:
-        w = get_weights(name)
+        w = get_record(name)
         assert w.name == name and w.architecture == ARCHITECTURES[name]
         assert w.repo_id == f"pix2vox/{name}-shapenet" and w.filename == "model.safetensors"
         assert w.revision == "main" or w.pinned  # a release pins a 40-hex commit
         assert w.paper and w.training_data and w.license and w.num_params > 0 and w.original_file
-    assert get_weights("pix2voxpp-a").reported_iou[1] == 0.670
+    assert get_record("pix2voxpp-a").reported_iou[1] == 0.670
     with pytest.raises(UnknownModelError, match="unknown model 'nope'; known models: pix2vox-a, pix2vox-f"):
-        get_weights("nope")
+        get_record("nope")
 
 
 def test_register_and_record_validation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    mine = registry.register(get_weights("pix2voxpp-f").replace(name="mine", repo_id="me/mine"))
-    assert get_weights("mine") is mine and "mine" in list_models() and registry.find_repo("me/mine") is mine
+    mine = registry.register(get_record("pix2voxpp-f").replace(name="mine", repo_id="me/mine"))
+    assert get_record("mine") is mine and "mine" in list_models() and registry.find_repo("me/mine") is mine
     with pytest.raises(ValueError, match="already registered"):
         registry.register(mine)
     registry.register(mine.replace(threshold=0.4), overwrite=True)
-    assert get_weights("mine").threshold == 0.4
+    assert get_record("mine").threshold == 0.4
     with pytest.raises(ValueError, match="short commit hash"):
         mine.replace(revision="1a2b3c4")
     with pytest.raises(ValueError, match="sha256"):
@@ -152,7 +152,7 @@ def test_register_and_record_validation(monkeypatch: pytest.MonkeyPatch) -> None
 # Reconstructor(name): download, cache, offline, checksum, revisions
 
 
-def test_first_download_then_cache_without_server(hub: HubServer, record: Weights, reference: Reconstructor, tmp_path: Path) -> None:
+def test_first_download_then_cache_without_server(hub: HubServer, record: ModelRecord, reference: Reconstructor, tmp_path: Path) -> None:
     rec = Reconstructor("tiny-hub", device="cpu")
     assert _same_weights(rec, reference)
     assert hub.count("GET", f"/{REPO}/resolve/{V1}/model.safetensors") == 1
@@ -167,7 +167,7 @@ def test_first_download_then_cache_without_server(hub: HubServer, record: Weight
     assert _same_weights(again, reference)
 
 
-def test_offline_with_a_warm_cache(hub: HubServer, record: Weights, reference: Reconstructor, monkeypatch) -> None:
+def test_offline_with_a_warm_cache(hub: HubServer, record: ModelRecord, reference: Reconstructor, monkeypatch) -> None:
     Reconstructor("tiny-hub", device="cpu")
     seen = len(hub.requests)
     _offline(monkeypatch)
@@ -176,14 +176,14 @@ def test_offline_with_a_warm_cache(hub: HubServer, record: Weights, reference: R
     assert len(hub.requests) == seen
 
 
-def test_offline_set_in_the_environment_after_import(hub: HubServer, record: Weights, monkeypatch) -> None:
+def test_offline_set_in_the_environment_after_import(hub: HubServer, record: ModelRecord, monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1" if os.environ.get("HF_HUB_OFFLINE") != "1" else "yes")
     with pytest.raises(DownloadError, match="offline mode is on"):
         Reconstructor("tiny-hub", device="cpu")
     assert hub.requests == []
 
 
-def test_offline_with_a_cold_cache(hub: HubServer, record: Weights, monkeypatch) -> None:
+def test_offline_with_a_cold_cache(hub: HubServer, record: ModelRecord, monkeypatch) -> None:
     _offline(monkeypatch)
     with pytest.raises(DownloadError) as caught:
         Reconstructor("tiny-hub", device="cpu")
@@ -195,14 +195,14 @@ def test_offline_with_a_cold_cache(hub: HubServer, record: Weights, monkeypatch)
         Reconstructor.from_pretrained(REPO, device="cpu")
 
 
-def test_unreachable_hub_with_a_cold_cache(hub: HubServer, record: Weights, monkeypatch) -> None:
+def test_unreachable_hub_with_a_cold_cache(hub: HubServer, record: ModelRecord, monkeypatch) -> None:
     hub.stop()
     monkeypatch.setattr("huggingface_hub.utils._http.time.sleep", lambda seconds: None)  # skip its 23 s of retries
     with pytest.raises(DownloadError, match="cannot be reached.*weights="):
         Reconstructor("tiny-hub", device="cpu")
 
 
-def test_cache_dir_argument_and_environment(hub: HubServer, record: Weights, tmp_path: Path, monkeypatch) -> None:
+def test_cache_dir_argument_and_environment(hub: HubServer, record: ModelRecord, tmp_path: Path, monkeypatch) -> None:
     Reconstructor("tiny-hub", device="cpu", cache_dir=tmp_path / "mine")
     assert (tmp_path / "mine" / CACHE_FOLDER / "snapshots" / V1 / "model.safetensors").is_file()
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "from-env"))
@@ -211,7 +211,7 @@ def test_cache_dir_argument_and_environment(hub: HubServer, record: Weights, tmp
     assert not (tmp_path / "hf-cache" / CACHE_FOLDER).exists()
 
 
-def test_tampered_download_is_refused_and_not_used(hub: HubServer, record: Weights, releases, monkeypatch) -> None:
+def test_tampered_download_is_refused_and_not_used(hub: HubServer, record: ModelRecord, releases, monkeypatch) -> None:
     # the server hands out a valid checkpoint, but not the one whose hash the registry pins
     hub.repo(REPO).commits[V1]["model.safetensors"] = (releases[V2] / "model.safetensors").read_bytes()
     read = []
@@ -221,7 +221,7 @@ def test_tampered_download_is_refused_and_not_used(hub: HubServer, record: Weigh
     assert read == []
 
 
-def test_tampered_cache_is_refused(hub: HubServer, record: Weights, releases) -> None:
+def test_tampered_cache_is_refused(hub: HubServer, record: ModelRecord, releases) -> None:
     Reconstructor("tiny-hub", device="cpu")  # now cached
     blob = (Path(hf_constants.HF_HUB_CACHE) / CACHE_FOLDER / "snapshots" / V1 / "model.safetensors").resolve()
     blob.write_bytes((releases[V2] / "model.safetensors").read_bytes())
@@ -229,7 +229,7 @@ def test_tampered_cache_is_refused(hub: HubServer, record: Weights, releases) ->
         Reconstructor("tiny-hub", device="cpu")
 
 
-def test_pinned_revision(hub: HubServer, record: Weights, originals, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pinned_revision(hub: HubServer, record: ModelRecord, originals, monkeypatch: pytest.MonkeyPatch) -> None:
     hub.repo(REPO).branches["main"] = V2  # the branch moved on: the pinned commit must not follow it
     assert _same_weights(Reconstructor("tiny-hub", device="cpu"), Reconstructor("pix2voxpp-f", weights=originals[V1], device="cpu"))
     assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 1 and hub.count("GET", "/resolve/main/") == 0
@@ -246,7 +246,7 @@ def test_pinned_revision(hub: HubServer, record: Weights, originals, monkeypatch
         Reconstructor("tiny-hub", device="cpu")
 
 
-def test_repository_with_another_architecture_is_refused(hub: HubServer, record: Weights, monkeypatch) -> None:
+def test_repository_with_another_architecture_is_refused(hub: HubServer, record: ModelRecord, monkeypatch) -> None:
     monkeypatch.setitem(registry._REGISTRY, "tiny-hub", record.replace(architecture=ARCHITECTURES["pix2vox-f"], sha256=None))
     with pytest.raises(CheckpointError, match="another architecture"):
         Reconstructor("tiny-hub", device="cpu")
@@ -261,7 +261,7 @@ def test_from_pretrained_folder(releases, reference: Reconstructor) -> None:
         rec = Reconstructor.from_pretrained(given, device="cpu", preprocess="official")
         assert _same_weights(rec, reference)
         assert rec.name == "pix2voxpp-f" and rec.threshold == 0.3 and rec.preprocess_mode == "official"
-        assert rec.preprocess_config == get_weights("pix2voxpp-f").preprocess
+        assert rec.preprocess_config == get_record("pix2voxpp-f").preprocess
 
 
 def test_from_pretrained_hub_repository_then_its_cache(hub: HubServer, reference: Reconstructor, monkeypatch) -> None:
@@ -302,7 +302,7 @@ def test_from_pretrained_from_a_hand_made_hub_cache(releases, reference: Reconst
     assert _same_weights(Reconstructor.from_pretrained("someone/converted", device="cpu"), reference)
 
 
-def test_from_pretrained_registry_repository_uses_the_pinned_revision(hub: HubServer, record: Weights) -> None:
+def test_from_pretrained_registry_repository_uses_the_pinned_revision(hub: HubServer, record: ModelRecord) -> None:
     hub.repo(REPO).branches["main"] = V2
     Reconstructor.from_pretrained(REPO, device="cpu")
     assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 1 and hub.count("GET", "/resolve/main/") == 0
@@ -363,7 +363,7 @@ def test_save_pretrained_keeps_a_changed_threshold(originals, tmp_path: Path) ->
 
 
 def test_save_pretrained_writes_all_or_nothing(reference: Reconstructor, tmp_path: Path, monkeypatch) -> None:
-    def broken(weights: Weights) -> str:
+    def broken(weights: ModelRecord) -> str:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("pix2vox.layout.model_card", broken)
@@ -446,15 +446,15 @@ def test_convert_cli_as_a_subprocess(originals, tmp_path: Path) -> None:
 
 
 def test_model_card_content() -> None:
-    card = model_card(get_weights("pix2voxpp-a"))
+    card = model_card(get_record("pix2voxpp-a"))
     data = ModelCard(card).data.to_dict()
     assert data["library_name"] == "pix2vox" and data["pipeline_tag"] == "image-to-3d" and data["license"] == "mit"
     assert {"pix2vox", "3d-reconstruction", "shapenet"} <= set(data["tags"])
     for needed in ("@inproceedings{xie2019pix2vox", "@article{xie2020pix2voxpp", "ShapeNet", 'Reconstructor("pix2voxpp-a")',
                    "pix2vox/pix2voxpp-a-shapenet", "| IoU | 0.670 | 0.695", "Pix2Vox++-A-ShapeNet.pth", "96.3 M parameters"):
         assert needed in card, needed
-    assert "no per-view IoU table" in model_card(get_weights("pix2voxpp-f"))
-    custom = model_card(Weights(name="my-model", architecture=ARCHITECTURES["pix2vox-a"], license="unknown"))
+    assert "no per-view IoU table" in model_card(get_record("pix2voxpp-f"))
+    custom = model_card(ModelRecord(name="my-model", architecture=ARCHITECTURES["pix2vox-a"], license="unknown"))
     assert ModelCard(custom).data.license == "unknown" and "from_pretrained" in custom
 
 

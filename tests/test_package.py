@@ -28,3 +28,17 @@ def test_unknown_attribute() -> None:
         assert "NoSuchThing" in str(error)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_deprecated_names_still_resolve_and_warn() -> None:
+    import warnings
+
+    from pix2vox.registry import ModelRecord, get_record
+
+    assert pix2vox.Weights is ModelRecord
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert pix2vox.get_weights("pix2voxpp-f") is get_record("pix2voxpp-f")
+        result = pix2vox.Result(probabilities=None, threshold=0.3, fusion_weights="w")  # type: ignore[arg-type]
+        assert result.scores == "w"
+    assert [w.category for w in caught] == [DeprecationWarning, DeprecationWarning]

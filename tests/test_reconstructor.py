@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from pix2vox import Reconstructor, Result, UnknownModelError, get_weights, list_models
+from pix2vox import Reconstructor, Result, UnknownModelError, get_record, list_models
 
 from .conftest import VARIANTS
 from .golden.make_golden import GOLDEN, SAMPLE, golden_outputs, write_images
@@ -135,7 +135,7 @@ def test_progress_bar_on_long_runs(rec: Reconstructor, rendering_files, capsys) 
 
 def test_registry() -> None:
     assert list_models() == ["pix2vox-a", "pix2vox-f", "pix2voxpp-a", "pix2voxpp-f", "pix2voxpp-f-synthetic"]
-    record = get_weights("pix2vox-a")
+    record = get_record("pix2vox-a")
     assert record.architecture.refiner and record.reported_iou[1] == 0.661 and record.threshold == 0.3
     with pytest.raises(UnknownModelError, match="known models: pix2vox-a, pix2vox-f"):
         Reconstructor("pix2vox-b")
@@ -145,7 +145,7 @@ def test_registry() -> None:
 def test_registry_parameter_counts_match_the_networks(name: str) -> None:
     from pix2vox.checkpoint import expected_shapes
 
-    record = get_weights(name)
+    record = get_record(name)
     shapes = expected_shapes(record.architecture)
     params = sum(int(np.prod(s)) for k, s in shapes.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
     assert params == record.num_params

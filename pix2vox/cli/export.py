@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from pix2vox import Reconstructor, Result, __version__, get_weights
+from pix2vox import Reconstructor, Result, __version__, get_record
 from pix2vox.cli.args import OneLineParser, UsageError, positive_int, run_cli, threshold
 from pix2vox.preprocess import load_image
 from pix2vox.exchange import (
@@ -164,7 +164,7 @@ def _convert(args: argparse.Namespace) -> int:
     volume = load_volume(source)
     threshold = args.threshold if args.threshold is not None else load_threshold(source)
     if threshold is None:
-        threshold = BINVOX_THRESHOLD if source.suffix.lower() == ".binvox" else get_weights(args.model).threshold
+        threshold = BINVOX_THRESHOLD if source.suffix.lower() == ".binvox" else get_record(args.model).threshold
     save_volume(target, volume, threshold=threshold, method=args.method, smooth=args.smooth)
     if args.preview is not None:
         from pix2vox.viz import preview

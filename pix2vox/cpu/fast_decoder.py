@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -48,7 +48,7 @@ from pix2vox.metrics import iou
 from pix2vox.models import ARCHITECTURES, Pix2Vox
 from pix2vox.preprocess import PreprocessConfig
 from pix2vox.reconstructor import resolve_device
-from pix2vox.registry import Weights, get_weights
+from pix2vox.registry import ModelRecord, get_record
 
 from .data import Augmentation, TrainViews
 
@@ -169,11 +169,11 @@ def save_pretrained(
     ``name`` of the same architecture keeps the registry's metadata in the card.
     """
     try:
-        record = get_weights(name)
+        record = get_record(name)
     except UnknownModelError:
         record = None
     if record is None or record.architecture != model.architecture:
-        record = Weights(name=name, architecture=model.architecture, training_data="trained with pix2vox-train")
+        record = ModelRecord(name=name, architecture=model.architecture, training_data="trained with pix2vox-train")
     record = record.replace(preprocess=preprocess, threshold=threshold)
     return write_folder(folder, model.state_dict(), record)
 

@@ -24,9 +24,9 @@ def optimize(model: Pix2Vox) -> Pix2Vox:
     In the manner of torchvision's ``fuse_model`` or timm's ``reparameterize_model``, parts are
     replaced by equivalent faster ones:
 
-    - encoder: batch norms folded, Winograd 3×3 convolutions (:func:`.folding.fold_for_inference`);
-    - decoder: the first layer as a sparse product, batch norms folded (:class:`.FastDecoder`);
-    - fusion: batch norms folded, depth-split convolutions (:class:`.FoldedConvBlock`);
+    - encoder: batch norms folded, Winograd 3×3 convolutions (:func:`~pix2vox.cpu.folding.fold_for_inference`);
+    - decoder: the first layer as a sparse product, batch norms folded (:class:`~pix2vox.cpu.fast_decoder.FastDecoder`);
+    - fusion: batch norms folded, depth-split convolutions (:class:`~pix2vox.cpu.fusion.FoldedConvBlock`);
     - the refiner is shared with ``model``.
 
     Outputs equal ``model``'s in eval mode to float32 rounding (≤ 1e-4, mostly ~1e-6). The copy
