@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_into, read_checkpoint
 from .cpu import cached_copy, optimize
+from .cpu.workers import run_side_by_side, split_evenly
 from .errors import CheckpointError
 from .hub import download_folder, resolve_weights
 from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
@@ -24,7 +25,6 @@ from .models import Architecture, Pix2Vox
 from .preprocess import MODES, Mode, View, preprocess
 from .registry import ModelRecord, find_repo, get_record, list_models
 from .result import Result
-from .cpu.workers import run_side_by_side, split_evenly
 
 logger = logging.getLogger(__name__)
 
