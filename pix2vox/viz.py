@@ -1,4 +1,4 @@
-"""PNG pictures of reconstructions: shaded voxels and meshes, input views, the fusion's score maps.
+"""PNG pictures of reconstructions: shaded voxels and meshes, input views, the fusion weights.
 
 Needs matplotlib (``pip install "pix2vox[viz]"``), imported only when a picture is drawn, never by
 ``import pix2vox``. Figures are drawn on matplotlib's Agg canvas without ``pyplot``, so nothing here
@@ -385,10 +385,10 @@ def fusion_figure(
     panel_size: float = 2.2,
     dpi: int = 100,
 ) -> Path:
-    """Save a PNG of the context-aware fusion: each view's coarse volume and its score map.
+    """Save a PNG of the context-aware fusion: each view's coarse volume and its fusion weights.
 
     The fusion gives every view a score per voxel; a softmax over the views turns the scores into
-    weights (``result.fusion_weights``, summing to 1 at every voxel) and the fused volume is the weighted
+    fusion weights (``result.fusion_weights``, summing to 1 at every voxel) and the fused volume is the weighted
     sum of the per-view coarse volumes (``result.coarse``). One row per view shows the input view
     (when given), its coarse volume and its weights; a last row shows the fused volume.
 
