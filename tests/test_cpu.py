@@ -107,11 +107,6 @@ def _randomise_batch_norms(module: nn.Module, seed: int, kind: type = nn.BatchNo
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
 
 
-def _randomise_batch_norms3d(module: nn.Module, seed: int) -> None:
-    with torch.no_grad():
-        _randomise_batch_norms(module, seed, nn.BatchNorm3d)
-
-
 @pytest.mark.parametrize("name", ["pix2vox-f", "pix2voxpp-f"])
 def test_folded_encoder_equals_the_encoder(name: str) -> None:
     encoder = random_model(name, seed=3).encoder.eval()
@@ -157,7 +152,7 @@ def test_fast_decoder_equals_the_decoder(name: str) -> None:
 @pytest.mark.parametrize(("c_in", "c_out"), [(9, 16), (36, 9), (4, 2), (9, 1)])
 def test_folded_fusion_block_equals_the_block(c_in: int, c_out: int) -> None:
     block = conv_block(c_in, c_out).eval()
-    _randomise_batch_norms3d(block, seed=c_in + c_out)
+    _randomise_batch_norms(block, c_in + c_out, nn.BatchNorm3d)
     x = torch.randn(2, c_in, 8, 9, 10).contiguous(memory_format=torch.channels_last_3d)
     folded = FoldedConvBlock(block)
     assert folded.depth_split == (c_out <= 4)
