@@ -108,7 +108,7 @@ def convert_original(path: str | os.PathLike, model: str, output: str | os.PathL
     state = {key: value.float() if value.is_floating_point() else value for key, value in original.model.state_dict().items()}
     with StagedFiles(make_folders=True) as files:
         staged = {}
-        for name, write in folder_writers(state, original.weights).items():
+        for name, write in folder_writers(state, original.record).items():
             staged[name] = files.stage(output / name)
             write(staged[name])
         # The check reads the staged files: nothing is renamed into place unless they pass.

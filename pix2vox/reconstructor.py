@@ -23,7 +23,7 @@ from .hub import PushReport, download_folder, push_folder, resolve_weights
 from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
 from .models import Architecture, Pix2Vox
 from .preprocess import MODES, Mode, View, preprocess
-from .registry import ModelRecord, find_repo, get_record, list_models
+from .registry import DEFAULT_MODEL, ModelRecord, find_repo, get_record, list_models
 from .result import Result
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ class Reconstructor:
     """Reconstruct 32³ occupancy volumes from one or more views of an object.
 
     Args:
-        model: registry name (see :func:`pix2vox.list_models`).
+        model: registry name (see :func:`pix2vox.list_models`); default
+            ``"pix2voxpp-f-furniture"`` (:data:`pix2vox.registry.DEFAULT_MODEL`), shipped in the package.
         weights: a local weights file, our ``.safetensors`` or one of the authors' ``.pth``
             files (e.g. ``Pix2Vox++-A-ShapeNet.pth``), or a folder in our layout; ``None``
             resolves the registered checkpoint (shipped with the package, or from the Hub).
@@ -108,7 +109,7 @@ class Reconstructor:
 
     def __init__(
         self,
-        model: str = "pix2voxpp-a",
+        model: str = DEFAULT_MODEL,
         *,
         weights: str | os.PathLike | None = None,
         device: str | torch.device = "auto",

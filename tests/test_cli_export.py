@@ -325,7 +325,7 @@ def test_preview_picture_of_one_object(tmp_path):
     pytest.importorskip("matplotlib")
     views = sorted((Path(__file__).parents[1] / "examples" / "chair").glob("*.png"))[:2]
     out, picture = tmp_path / "chair.obj", tmp_path / "chair.png"
-    args = [*map(str, views), "-o", str(out), "--preview", str(picture), "--model", "pix2voxpp-f-synthetic", "--preprocess", "official"]
+    args = [*map(str, views), "-o", str(out), "--preview", str(picture), "--model", "pix2voxpp-f-furniture", "--preprocess", "official"]
     assert main(args) == 0
     assert out.is_file() and picture.read_bytes().startswith(b"\x89PNG")
 

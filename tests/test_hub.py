@@ -124,7 +124,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registry_records() -> None:
-    assert list_models() == sorted([*VARIANTS, "pix2voxpp-f-synthetic"])  # + ours, shipped in the package
+    assert list_models() == sorted([*VARIANTS, "pix2voxpp-f-furniture"])  # + ours, shipped in the package
     for name in VARIANTS:
         w = get_record(name)
         assert w.name == name and w.architecture == ARCHITECTURES[name]

@@ -134,7 +134,7 @@ def test_progress_bar_on_long_runs(rec: Reconstructor, rendering_files, capsys) 
 
 
 def test_registry() -> None:
-    assert list_models() == ["pix2vox-a", "pix2vox-f", "pix2voxpp-a", "pix2voxpp-f", "pix2voxpp-f-synthetic"]
+    assert list_models() == ["pix2vox-a", "pix2vox-f", "pix2voxpp-a", "pix2voxpp-f", "pix2voxpp-f-furniture"]
     record = get_record("pix2vox-a")
     assert record.architecture.refiner and record.reported_iou[1] == 0.661 and record.threshold == 0.3
     with pytest.raises(UnknownModelError, match="known models: pix2vox-a, pix2vox-f"):

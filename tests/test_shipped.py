@@ -14,18 +14,8 @@ from pix2vox.exchange.binvox import read_binvox
 from pix2vox.metrics import iou
 from pix2vox.models import ARCHITECTURES, Architecture
 
-NAME = "pix2voxpp-f-synthetic"
+NAME = "pix2voxpp-f-furniture"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def old_pose(voxels: np.ndarray) -> np.ndarray:
-    """The grid turned by -90° about y: from the canonical pose (front +x) to the old front +z.
-
-    TODO(issue 13): old-pose checkpoint. ``pix2voxpp-f-synthetic`` was trained on ``pix2vox-synth``
-    data whose objects faced +z, so it predicts shapes turned by 90° from the canonical pose. Drop
-    this (compare with the truth as it is) once the checkpoint is replaced.
-    """
-    return np.ascontiguousarray(np.transpose(voxels, (2, 1, 0))[::-1])
 
 
 def test_shipped_folder_is_package_data_and_matches_the_registry():
@@ -35,17 +25,24 @@ def test_shipped_folder_is_package_data_and_matches_the_registry():
     config = json.loads((record.local_dir / "config.json").read_text())
     assert config["name"] == NAME and config["threshold"] == record.threshold
     assert Architecture.from_dict(config["architecture"]) == ARCHITECTURES["pix2voxpp-f"] == record.architecture
-    assert PreprocessConfig.from_dict(config["preprocess"]) == PreprocessConfig() == record.preprocess
+    assert PreprocessConfig.from_dict(config["preprocess"]) == PreprocessConfig(object_fill=0.75) == record.preprocess
     assert (record.local_dir / "model.safetensors").is_file() and (record.local_dir / "README.md").is_file()
 
 
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason="examples/ is in the source checkout only")
-@pytest.mark.parametrize("example", ["chair", "aeroplane"])
+@pytest.mark.parametrize("example", ["chair", "sofa"])
 def test_shipped_checkpoint_reconstructs_the_examples_offline(example: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     rec = Reconstructor(NAME, device="cpu", preprocess="official")
     views = sorted((EXAMPLES / example).glob("*.png"))
     truth = read_binvox(EXAMPLES / example / "model.binvox").occupancy
     result = rec.predict(views)
-    # TODO(issue 13): old-pose checkpoint; compare with `truth` itself once it is replaced.
-    assert iou(result.probabilities, old_pose(truth), [rec.threshold])[0] > 0.4
+    assert iou(result.probabilities, truth, [rec.threshold])[0] > 0.4
+
+
+def test_default_model_is_the_shipped_checkpoint():
+    from pix2vox.cli.export import DEFAULT_MODEL as CLI_DEFAULT
+    from pix2vox.registry import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL == CLI_DEFAULT == NAME
+    assert Reconstructor(device="cpu").name == NAME

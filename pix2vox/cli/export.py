@@ -39,7 +39,7 @@ __all__ = ["main"]
 PROG = "pix2vox-export"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 DEFAULT_BATCH_FORMAT = "obj"
-DEFAULT_MODEL = "pix2voxpp-a"
+DEFAULT_MODEL = "pix2voxpp-f-furniture"  # = pix2vox.registry.DEFAULT_MODEL (tested); the registry is heavy to import
 # A binvox grid holds only 0 and 1, so any threshold selects the same voxels;
 # 0.5 puts the marching-cubes surface halfway between voxel centres.
 BINVOX_THRESHOLD = 0.5
