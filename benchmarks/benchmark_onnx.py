@@ -67,7 +67,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="threads of PyTorch and onnxruntime (default: 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per case; the best counts (default: 3)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")  # the ONNX optimiser is chatty at INFO
+    logger.setLevel(logging.INFO)
     views = sorted(EXAMPLES.glob("*.png"))
     if max(args.views) > len(views):
         parser.error(f"{EXAMPLES} has {len(views)} views")
