@@ -245,8 +245,8 @@ def build_app(
 
     Args:
         demo: the work behind the page (default: ``Demo()`` on the CPU).
-        models: model names offered (default: all registered; those neither shipped nor
-            downloadable show their message when chosen).
+        models: model names offered (default: the registered ones that are shipped or published
+            on the Hub; one whose weights cannot be loaded shows its message when used).
         model: the model selected at first (default: :func:`default_model`).
         examples: folder of example objects (default: :data:`EXAMPLES` when present).
     """
@@ -254,7 +254,7 @@ def build_app(
     from .registry import get_weights, list_models
 
     demo = demo or Demo()
-    names = list(models or list_models())
+    names = list(models or [name for name in list_models() if get_weights(name).local_dir or get_weights(name).published])
     first = model or default_model()
     if first not in names:
         names.insert(0, first)

@@ -34,6 +34,7 @@ import io
 import json
 import logging
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,7 +153,9 @@ def export_network(
     try:
         # Gradients on while tracing: the modules' own checks then pick their plain paths as well.
         # The exporter prints its progress on stdout: kept for the debug log instead.
-        with torch.enable_grad(), contextlib.redirect_stdout(chatter):
+        with torch.enable_grad(), contextlib.redirect_stdout(chatter), warnings.catch_warnings():
+            # The decoder's fold matrix is cached with lru_cache; traced, it becomes a constant of the graph.
+            warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`", category=UserWarning)
             program = torch.onnx.export(
                 network,
                 (example,),
