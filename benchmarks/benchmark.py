@@ -5,7 +5,8 @@ formulations on the same image files, peak memory, per-stage GFLOP/s against a m
 matrix-product peak, checkpoint load times and ``import pix2vox`` time. The baseline
 ("per-view") reads images with OpenCV and preprocesses them as the original code does, then
 runs each object alone, each view through encoder and decoder with batch size 1 and the
-generic transposed convolution, the fusion scores view by view (``pix2vox.testing``).
+generic transposed convolution, the fusion scores view by view (``tests/reference.py``, which
+this script imports from the repository it lives in).
 
     python benchmarks/benchmark.py                      # CPU, 2 threads, all four variants
     python benchmarks/benchmark.py --device cuda        # GPU: also bf16/fp16, compile, batch 64
@@ -27,6 +28,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY))  # the baseline lives in the test suite: tests/reference.py
 
 VARIANTS = ("pix2vox-f", "pix2vox-a", "pix2voxpp-f", "pix2voxpp-a")
 CASES = ((1, 1), (5, 1), (1, 8), (5, 8))  # (views per object, objects per run)
@@ -84,7 +88,7 @@ def worker(spec: dict) -> dict:
     import torch
 
     from pix2vox import Reconstructor
-    from pix2vox.testing import opencv_official, per_view_forward
+    from tests.reference import opencv_official, per_view_forward
 
     torch.set_num_threads(spec["threads"])
     device, dtype = spec["device"], getattr(torch, spec["dtype"])
@@ -133,7 +137,7 @@ def matmul_peak(device: str) -> float:
 
 
 def _direct_gflop(run) -> float:
-    """GFLOP of ``run`` computed as written (direct convolutions, no Winograd: autograd on)."""
+    """GFLOP of ``run`` on the plain network, computed as written (direct convolutions)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -145,19 +149,21 @@ def _direct_gflop(run) -> float:
 def stage_profile(variant: str, checkpoint: Path, device: str, views: int, objects: int, peak: float) -> list[tuple]:
     """Seconds, GFLOP and effective GFLOP/s of each stage of our batched path.
 
-    On a CPU each stage runs as ``predict_batch`` runs it: the objects shared among workers
-    (``pix2vox.workers``), side by side. GFLOP are those of the direct formulation (what a
-    convolution computed as written costs), so a stage that uses Winograd's algorithm can exceed
-    the matrix-product peak.
+    On a CPU each stage runs as ``predict_batch`` runs it: ``pix2vox.cpu.optimize``'s copy of
+    the network, the objects shared among workers (``pix2vox.cpu.workers``), side by side. GFLOP
+    are those of the plain network (what a convolution computed as written costs), so a stage
+    that uses Winograd's algorithm can exceed the matrix-product peak.
     """
     import torch
 
     from pix2vox import Reconstructor
+    from pix2vox.cpu import optimize
+    from pix2vox.cpu.workers import run_side_by_side, split_evenly
     from pix2vox.models.merger import fuse
-    from pix2vox.workers import run_side_by_side, split_evenly
 
     rec = Reconstructor(variant, weights=checkpoint, device=device)
-    model = rec.model
+    plain = rec.model
+    model = optimize(plain) if device == "cpu" else plain
     x = torch.randn(views * objects, 3, 224, 224, device=device)
     counts = [views] * objects
     chunk = rec.encoder_batch or len(x)
@@ -187,12 +193,12 @@ def stage_profile(variant: str, checkpoint: Path, device: str, views: int, objec
     # for autograd), how many of those)
     first = features[0][:1].clone(), decoded[0][0][:views].clone(), decoded[0][1][:views].clone(), fused[0][:1].clone()
     stages = [
-        ("encoder", side_by_side(encode), lambda: model.encoder(x[:1]), len(x)),
-        ("decoder", side_by_side(lambda i: model.decoder(features[i])), lambda: model.decoder(first[0]), len(x)),
-        ("merger", side_by_side(merge), lambda: fuse(first[2], model.merger(first[1]), counts[:1]), objects),
+        ("encoder", side_by_side(encode), lambda: plain.encoder(x[:1]), len(x)),
+        ("decoder", side_by_side(lambda i: model.decoder(features[i])), lambda: plain.decoder(first[0]), len(x)),
+        ("merger", side_by_side(merge), lambda: fuse(first[2], plain.merger(first[1]), counts[:1]), objects),
     ]
     if model.refiner is not None:
-        stages.append(("refiner", side_by_side(lambda i: model.refiner(fused[i])), lambda: model.refiner(first[3]), objects))
+        stages.append(("refiner", side_by_side(lambda i: model.refiner(fused[i])), lambda: plain.refiner(first[3]), objects))
     rows = []
     for name, run, unit, units in stages:
         gflop = _direct_gflop(unit) * units

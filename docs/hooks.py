@@ -44,19 +44,19 @@ def _cli_help(module_name: str) -> str:
 
 
 def _records():
-    from pix2vox.registry import get_weights, list_models
+    from pix2vox.registry import get_record, list_models
 
-    return [get_weights(name) for name in list_models()]
+    return [get_record(name) for name in list_models()]
 
 
 def _network(architecture) -> str:
     """``"Pix2Vox++/F"`` etc.: the name of the published network with this architecture."""
     from pix2vox.model_card import display_name
     from pix2vox.models import ARCHITECTURES
-    from pix2vox.registry import get_weights
+    from pix2vox.registry import get_record
 
     names = [name for name, known in ARCHITECTURES.items() if known == architecture]
-    return display_name(get_weights(names[0])) if names else "custom"
+    return display_name(get_record(names[0])) if names else "custom"
 
 
 def _models_table() -> str:

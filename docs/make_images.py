@@ -99,7 +99,7 @@ def hand_made_fusion(truth: np.ndarray, views: int, seed: int) -> Result:
     scores = np.exp(6 * coarse)
     weights = (scores / scores.sum(axis=0)).astype(np.float32)
     fused = np.clip((coarse * weights).sum(axis=0), 0, 1).astype(np.float32)
-    return Result(fused, threshold=0.3, coarse=coarse, scores=weights)
+    return Result(fused, threshold=0.3, coarse=coarse, fusion_weights=weights)
 
 
 def main() -> None:

@@ -20,31 +20,33 @@ _LAZY = {
     "PreprocessConfig": ".preprocess",
     "Reconstructor": ".reconstructor",
     "Result": ".result",
-    "Weights": ".registry",
-    "get_weights": ".registry",
+    "ModelRecord": ".registry",
+    "get_record": ".registry",
     "list_models": ".registry",
     "register": ".registry",
+    "Weights": ".registry",  # deprecated alias of ModelRecord
+    "get_weights": ".registry",  # deprecated alias of get_record
 }
 
 if TYPE_CHECKING:
     from .preprocess import PreprocessConfig
     from .reconstructor import Reconstructor
-    from .registry import Weights, get_weights, list_models, register
+    from .registry import ModelRecord, get_record, list_models, register
     from .result import Result
 
 __all__ = [
     "CheckpointError",
     "DownloadError",
     "ImageError",
+    "ModelRecord",
     "NotPublishedError",
     "Pix2VoxError",
     "PreprocessConfig",
     "Reconstructor",
     "Result",
     "UnknownModelError",
-    "Weights",
     "__version__",
-    "get_weights",
+    "get_record",
     "list_models",
     "register",
 ]

@@ -21,7 +21,7 @@ from .hub import sha256_of
 from .layout import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, folder_writers, parse_config, write_metadata
 from .models import Pix2Vox
 from .reconstructor import Reconstructor
-from .registry import get_weights, list_models
+from .registry import get_record, list_models
 
 __all__ = ["TOLERANCE", "ConversionReport", "convert_original", "max_output_difference", "upload_command", "write_cards"]
 
@@ -102,7 +102,7 @@ def convert_original(path: str | os.PathLike, model: str, output: str | os.PathL
         CheckpointError: the file is missing, unreadable, of another variant (nothing is written),
             or the converted files do not reproduce it (the folder is then left as it was).
     """
-    record = get_weights(model)
+    record = get_record(model)
     original = Reconstructor(model, weights=path, device="cpu")
     output = Path(output)
     state = {key: value.float() if value.is_floating_point() else value for key, value in original.model.state_dict().items()}
@@ -140,5 +140,5 @@ def write_cards(directory: str | os.PathLike, names: list[str] | None = None) ->
     Returns:
         The folders written.
     """
-    names = names if names is not None else [n for n in list_models() if get_weights(n).repo_id]
-    return [write_metadata(Path(directory) / name, get_weights(name)) for name in names]
+    names = names if names is not None else [n for n in list_models() if get_record(n).repo_id]
+    return [write_metadata(Path(directory) / name, get_record(name)) for name in names]

@@ -55,11 +55,11 @@ def default_model() -> str:
     """
     import inspect
 
-    from .registry import get_weights, list_models
     from .reconstructor import Reconstructor
+    from .registry import get_record, list_models
 
     for name in list_models():
-        folder = get_weights(name).local_dir
+        folder = get_record(name).local_dir
         if folder is not None and Path(folder).is_dir():
             return name
     return str(inspect.signature(Reconstructor).parameters["model"].default)
@@ -251,10 +251,10 @@ def build_app(
         examples: folder of example objects (default: :data:`EXAMPLES` when present).
     """
     gr = _gradio()
-    from .registry import get_weights, list_models
+    from .registry import get_record, list_models
 
     demo = demo or Demo()
-    names = list(models or [name for name in list_models() if get_weights(name).local_dir or get_weights(name).published])
+    names = list(models or [name for name in list_models() if get_record(name).local_dir or get_record(name).published])
     first = model or default_model()
     if first not in names:
         names.insert(0, first)
@@ -293,7 +293,7 @@ def build_app(
 
     def model_threshold(name: str) -> float:
         try:
-            return get_weights(name).threshold
+            return get_record(name).threshold
         except Pix2VoxError:
             return 0.3
 

@@ -18,7 +18,7 @@ from huggingface_hub import constants as hf_constants
 
 from .errors import CheckpointError, DownloadError, NotPublishedError
 from .layout import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, parse_config
-from .registry import Weights, find_repo
+from .registry import ModelRecord, find_repo
 
 __all__ = [
     "CONFIG_NAME",
@@ -145,7 +145,7 @@ def hub_download(
     return Path(path)
 
 
-def check_published(weights: Weights) -> None:
+def check_published(weights: ModelRecord) -> None:
     """Fail at once, with no network access, when the record's Hub repository is not published.
 
     Raises:
@@ -196,7 +196,7 @@ def download_folder(
 
 
 def resolve_weights(
-    weights: Weights,
+    weights: ModelRecord,
     *,
     revision: str | None = None,
     cache_dir: str | os.PathLike | None = None,
@@ -256,7 +256,7 @@ class PushReport:
     sha256: str
     commit_url: str
 
-    def registry_change(self, record: Weights | None) -> str:
+    def registry_change(self, record: ModelRecord | None) -> str:
         """One line saying how ``record`` changes to load exactly this commit, e.g.
         ``pix2voxpp-a: revision="main" -> "3f…", sha256=None -> "9a…", published=False -> True``.
 

@@ -19,7 +19,7 @@ from .errors import CheckpointError, UnknownModelError
 from .model_card import model_card
 from .models import Architecture
 from .preprocess import PreprocessConfig
-from .registry import Weights, get_weights
+from .registry import ModelRecord, get_record
 
 __all__ = [
     "CARD_NAME",
@@ -44,7 +44,7 @@ FORMAT_VERSION = 1
 """Version of the ``config.json`` layout; readers refuse newer versions."""
 
 
-def make_config(weights: Weights) -> dict[str, Any]:
+def make_config(weights: ModelRecord) -> dict[str, Any]:
     """The ``config.json`` content for ``weights``: format version, name, architecture, preprocessing, threshold.
 
     Plain JSON values (lists, not tuples), exactly what :func:`parse_config` reads back.
@@ -60,12 +60,12 @@ def make_config(weights: Weights) -> dict[str, Any]:
     return json.loads(json.dumps(config))
 
 
-def config_text(weights: Weights) -> str:
+def config_text(weights: ModelRecord) -> str:
     """``config.json`` as written: sorted keys, two-space indent, final newline."""
     return json.dumps(make_config(weights), indent=2, sort_keys=True) + "\n"
 
 
-def parse_config(path: str | os.PathLike) -> Weights:
+def parse_config(path: str | os.PathLike) -> ModelRecord:
     """Read a ``config.json`` into a record.
 
     When the name is registered with the same architecture, the record keeps the registry's
@@ -88,11 +88,11 @@ def parse_config(path: str | os.PathLike) -> Weights:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise CheckpointError(f"{path}: not a pix2vox config.json ({type(error).__name__}: {error})") from None
     try:
-        record = get_weights(name)
+        record = get_record(name)
     except UnknownModelError:
         record = None
     if record is None or record.architecture != architecture:
-        record = Weights(name=name, architecture=architecture, license="unknown")
+        record = ModelRecord(name=name, architecture=architecture, license="unknown")
     return record.replace(preprocess=preprocess, threshold=threshold)
 
 
@@ -133,20 +133,20 @@ def write_files(folder: str | os.PathLike, writers: Mapping[str, Callable[[Path]
     return folder
 
 
-def _metadata_writers(weights: Weights) -> dict[str, Callable[[Path], None]]:
+def _metadata_writers(weights: ModelRecord) -> dict[str, Callable[[Path], None]]:
     return {CONFIG_NAME: _save_text(config_text(weights)), CARD_NAME: _save_text(model_card(weights))}
 
 
-def folder_writers(state: Mapping[str, torch.Tensor], weights: Weights) -> dict[str, Callable[[Path], None]]:
+def folder_writers(state: Mapping[str, torch.Tensor], weights: ModelRecord) -> dict[str, Callable[[Path], None]]:
     """File name → writer (given a path, writes that file) of the three files of a folder in our layout."""
     return {WEIGHTS_NAME: _save_state(state), **_metadata_writers(weights)}
 
 
-def write_folder(folder: str | os.PathLike, state: Mapping[str, torch.Tensor], weights: Weights) -> Path:
+def write_folder(folder: str | os.PathLike, state: Mapping[str, torch.Tensor], weights: ModelRecord) -> Path:
     """Write ``model.safetensors``, ``config.json`` and the ``README.md`` card of ``weights`` into ``folder``."""
     return write_files(folder, folder_writers(state, weights))
 
 
-def write_metadata(folder: str | os.PathLike, weights: Weights) -> Path:
+def write_metadata(folder: str | os.PathLike, weights: ModelRecord) -> Path:
     """Write only ``config.json`` and ``README.md`` of ``weights`` into ``folder`` (no weights file)."""
     return write_files(folder, _metadata_writers(weights))

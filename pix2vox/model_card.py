@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .registry import Weights
+from .registry import ModelRecord
 
 __all__ = ["ARXIV", "CITATIONS", "SHAPENET_DATASET", "arxiv_links", "display_name", "model_card"]
 
@@ -39,7 +39,7 @@ _BACKBONES = {"vgg16_bn": "VGG16-bn", "resnet18": "ResNet-18", "resnet50": "ResN
 _HUB_LICENSES = {"unknown", "mit", "apache-2.0", "bsd-3-clause", "cc-by-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0"}
 
 
-def display_name(weights: Weights) -> str:
+def display_name(weights: ModelRecord) -> str:
     """``"Pix2Vox++/A"`` for ``pix2voxpp-a``; the registry name for checkpoints of other names."""
     names = {"pix2vox-f": "Pix2Vox-F", "pix2vox-a": "Pix2Vox-A", "pix2voxpp-f": "Pix2Vox++/F", "pix2voxpp-a": "Pix2Vox++/A"}
     return names.get(weights.name, weights.name)
@@ -53,11 +53,11 @@ def arxiv_links(text: str) -> str:
     return re.sub(r"\barXiv[: ](\d{4}\.\d{4,5})\b", r"[arXiv:\1](https://arxiv.org/abs/\1)", text)
 
 
-def _on_shapenet(weights: Weights) -> bool:
+def _on_shapenet(weights: ModelRecord) -> bool:
     return "shapenet" in weights.training_data.lower()
 
 
-def _eval_results(weights: Weights) -> list:
+def _eval_results(weights: ModelRecord) -> list:
     """The paper's IoU by number of views, as ``model-index`` results (the Hub's results widget)."""
     from huggingface_hub import EvalResult
 
@@ -82,7 +82,7 @@ def _eval_results(weights: Weights) -> list:
     ]
 
 
-def _front_matter(weights: Weights) -> str:
+def _front_matter(weights: ModelRecord) -> str:
     from huggingface_hub import ModelCardData
 
     licence = weights.license.lower()
@@ -104,7 +104,7 @@ def _front_matter(weights: Weights) -> str:
     return f"---\n{data.to_yaml()}\n---"
 
 
-def _description(weights: Weights) -> str:
+def _description(weights: ModelRecord) -> str:
     arch = weights.architecture
     network = "Pix2Vox++" if arch.fusion == "pix2voxpp" else "Pix2Vox"
     parts = [
@@ -124,7 +124,7 @@ def _description(weights: Weights) -> str:
     return "\n".join(parts)
 
 
-def _usage(weights: Weights) -> str:
+def _usage(weights: ModelRecord) -> str:
     load = f'Reconstructor("{weights.name}")' if weights.repo_id else 'Reconstructor.from_pretrained("path/to/this/folder")'
     lines = [
         "```python",
@@ -147,7 +147,7 @@ def _usage(weights: Weights) -> str:
     return "\n".join(lines)
 
 
-def _preprocessing(weights: Weights) -> str:
+def _preprocessing(weights: ModelRecord) -> str:
     p = weights.preprocess
     return (
         f"Inputs are {p.image_size}×{p.image_size} {p.channel_order.upper()} images on a grey "
@@ -157,7 +157,7 @@ def _preprocessing(weights: Weights) -> str:
     )
 
 
-def _results(weights: Weights) -> str:
+def _results(weights: ModelRecord) -> str:
     if not weights.reported_iou:
         return "The paper reports no per-view IoU table for this variant."
     views = sorted(weights.reported_iou)
@@ -175,7 +175,7 @@ def _results(weights: Weights) -> str:
     )
 
 
-def model_card(weights: Weights) -> str:
+def model_card(weights: ModelRecord) -> str:
     """The ``README.md`` of the folder or Hub repository holding ``weights``.
 
     Hub YAML front matter (``library_name: pix2vox``, ``pipeline_tag: image-to-3d``, licence,

@@ -114,9 +114,9 @@ def export_network(
 ) -> Path:
     """Write ``model`` as an ONNX file with dynamic batch and view axes.
 
-    The network is exported in eval mode through its plain modules (``torch.export``, which
-    selects them: no folded or Winograd inference copies), on a float32 CPU copy when the
-    model lives elsewhere. The file is written all or nothing.
+    The plain network of :mod:`pix2vox.models` is exported in eval mode with ``torch.export``
+    (never :mod:`pix2vox.cpu`'s optimised copy), on a float32 CPU copy when the model lives
+    elsewhere. The file is written all or nothing.
 
     Args:
         model: the network (its mode and device are left as they were).
@@ -151,7 +151,7 @@ def export_network(
     views = torch.export.Dim("views", min=1, max=_MAX_AXIS)
     chatter = io.StringIO()
     try:
-        # Gradients on while tracing: the modules' own checks then pick their plain paths as well.
+        # Gradients on while tracing: any module that checks for inference picks its plain path.
         # The exporter prints its progress on stdout: kept for the debug log instead.
         with torch.enable_grad(), contextlib.redirect_stdout(chatter), warnings.catch_warnings():
             # The decoder's fold matrix is cached with lru_cache; traced, it becomes a constant of the graph.
@@ -290,7 +290,7 @@ class OnnxReconstructor:
                     probabilities=volumes[row],
                     threshold=self.threshold,
                     coarse=coarse[row] if details else None,
-                    scores=weights[row] if details else None,
+                    fusion_weights=weights[row] if details else None,
                 )
         return [result for result in results if result is not None]
 
@@ -318,6 +318,6 @@ def max_difference(reconstructor: Reconstructor, path: str | os.PathLike, *, vie
         with torch.inference_mode():
             expected = reconstructor.model.reconstruct(views.to(reconstructor.device, reconstructor.dtype), [count])
         got = session.run(list(OUTPUT_NAMES), {INPUT_NAME: views[None].numpy()})
-        for reference, value in zip((expected.volumes, expected.coarse[None], expected.weights[None]), got):
+        for reference, value in zip((expected.volumes, expected.coarse[None], expected.fusion_weights[None]), got):
             worst = max(worst, float(np.abs(reference.float().cpu().numpy() - value).max()))
     return worst

@@ -1,6 +1,6 @@
 """Numbers reported by the Pix2Vox and Pix2Vox++ papers, for side-by-side evaluation reports.
 
-Sources (see ``shared/reference/networks.md`` §7): Pix2Vox (arXiv 1901.11153) Table 1, single-view
+Sources (see ``docs/architecture.md``, "Paper numbers"): Pix2Vox (arXiv 1901.11153) Table 1, single-view
 ShapeNet IoU per category, as quoted by third-party READMEs and matching an official Pix2Vox-A run
 at threshold 0.3 (hzxie/Pix2Vox issue 122); Pix2Vox++ (arXiv 2006.12250) F-score@1% by number of
 views, the row labelled "Pix2Vox++" (presumably Pix2Vox++/A) in the UMIFormer and LRGT READMEs.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pix2vox.registry import get_weights, list_models
+from pix2vox.registry import get_record, list_models
 
 __all__ = ["PAPER_THRESHOLD", "PaperNumbers", "SINGLE_VIEW_IOU", "TAXONOMY_NAMES", "paper_numbers"]
 
@@ -90,7 +90,7 @@ def paper_numbers(model: str, n_views: int) -> PaperNumbers | None:
     """
     if model not in list_models():
         return None
-    overall = get_weights(model).reported_iou.get(n_views)
+    overall = get_record(model).reported_iou.get(n_views)
     categories = SINGLE_VIEW_IOU.get(model, {}) if n_views == 1 else {}
     f_score = F_SCORE.get(model, {}).get(n_views)
     if overall is None and not categories and f_score is None:

@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import re
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -15,14 +16,15 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import load_into, read_checkpoint
+from .cpu import cached_copy, optimize
+from .cpu.workers import run_side_by_side, split_evenly
 from .errors import CheckpointError
 from .hub import PushReport, download_folder, push_folder, resolve_weights
 from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
 from .models import Architecture, Pix2Vox
 from .preprocess import MODES, Mode, View, preprocess
-from .registry import Weights, find_repo, get_weights, list_models
+from .registry import ModelRecord, find_repo, get_record, list_models
 from .result import Result
-from .workers import run_side_by_side, split_evenly
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +121,7 @@ class Reconstructor:
         dtype: torch.dtype = torch.float32,
         compile: bool = False,
     ):
-        record = get_weights(model)
+        record = get_record(model)
         resolved = _check_options(preprocess, dtype, device)
         if weights is not None and Path(weights).is_dir():
             path = Path(weights) / WEIGHTS_NAME
@@ -210,7 +212,7 @@ class Reconstructor:
             The folder.
         """
         state = {key: value.float() if value.is_floating_point() else value for key, value in self.model.state_dict().items()}
-        return write_folder(directory, state, self.weights)
+        return write_folder(directory, state, self.record)
 
     def push_to_hub(
         self,
@@ -264,13 +266,19 @@ class Reconstructor:
         return export_network(self.model, path, config=self.config(), opset=OPSET if opset is None else opset)
 
     @property
-    def weights(self) -> Weights:
+    def record(self) -> ModelRecord:
         """The record of the loaded checkpoint (registry metadata when known), with the current threshold."""
         return self._record.replace(threshold=self.threshold)
 
+    @property
+    def weights(self) -> ModelRecord:
+        """Deprecated name of :attr:`record`."""
+        warnings.warn("Reconstructor.weights is deprecated; use Reconstructor.record", DeprecationWarning, stacklevel=2)
+        return self.record
+
     def _setup(
         self,
-        record: Weights,
+        record: ModelRecord,
         state: dict[str, torch.Tensor],
         source: str,
         *,
@@ -299,6 +307,9 @@ class Reconstructor:
             for part in (self.model.encoder, self.model.decoder, self.model.merger, self.model.refiner):
                 if part is not None:
                     part.compile(dynamic=True)
+        # Chosen once: on a CPU (uncompiled) the network runs as pix2vox.cpu.optimize's copy,
+        # made on first use and remade if the weights of self.model change; elsewhere as it is.
+        self._optimize = self.device.type == "cpu" and not compile
         logger.info("loaded %s from %s on %s (%s)", record.name, source, self.device, str(dtype).removeprefix("torch."))
 
     @property
@@ -308,7 +319,7 @@ class Reconstructor:
 
     def config(self) -> dict:
         """Our ``config.json`` content for these weights (format version, name, architecture, preprocessing, threshold)."""
-        return make_config(self.weights)
+        return make_config(self.record)
 
     def preprocess(self, views: View | Iterable[View]) -> torch.Tensor:
         """Preprocess one object's views: ``(V, 3, 224, 224)`` float32 on the model's device, exactly what the network sees."""
@@ -386,10 +397,11 @@ class Reconstructor:
         chunk = self._prepare(chunk)
         counts = [views.shape[0] for views in chunk]
         batch = torch.cat(chunk).to(self.dtype)
-        out = self.model.reconstruct(batch, counts, encoder_batch=self.encoder_batch)
+        network = cached_copy(self, "_optimized", self.model, optimize) if self._optimize else self.model
+        out = network.reconstruct(batch, counts, encoder_batch=self.encoder_batch)
         volumes = out.volumes.float().cpu().numpy()
         coarse = out.coarse.float().cpu().numpy() if details else None
-        weights = out.weights.float().cpu().numpy() if details else None
+        fusion_weights = out.fusion_weights.float().cpu().numpy() if details else None
         results, offset = [], 0
         for i, count in enumerate(counts):
             views = slice(offset, offset + count)
@@ -398,7 +410,7 @@ class Reconstructor:
                     probabilities=volumes[i],
                     threshold=self.threshold,
                     coarse=coarse[views] if coarse is not None else None,
-                    scores=weights[views] if weights is not None else None,
+                    fusion_weights=fusion_weights[views] if fusion_weights is not None else None,
                 )
             )
             offset += count

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -24,14 +25,20 @@ class Result:
         probabilities: ``(32, 32, 32)`` float32 occupancy probabilities in [0, 1].
         threshold: default threshold of the checkpoint that made it.
         coarse: ``(V, 32, 32, 32)`` float32 per-view decoded volumes (with ``details=True``).
-        scores: ``(V, 32, 32, 32)`` float32 per-view fusion weights, summing to 1 over the views
-            at every voxel (with ``details=True``).
+        fusion_weights: ``(V, 32, 32, 32)`` float32 per-view fusion weights, summing to 1 over
+            the views at every voxel (with ``details=True``).
     """
 
     probabilities: np.ndarray
     threshold: float
     coarse: np.ndarray | None = None
-    scores: np.ndarray | None = None
+    fusion_weights: np.ndarray | None = None
+
+    @property
+    def scores(self) -> np.ndarray | None:
+        """Deprecated name of :attr:`fusion_weights` (the raw scores are not kept)."""
+        warnings.warn("Result.scores is deprecated; use Result.fusion_weights", DeprecationWarning, stacklevel=2)
+        return self.fusion_weights
 
     def occupancy(self, threshold: float | None = None) -> np.ndarray:
         """``(32, 32, 32)`` bool grid: ``probabilities >= threshold`` (default: the checkpoint's)."""

@@ -1,4 +1,5 @@
-"""Helpers for tests and benchmarks: random weights saved in the authors' checkpoint layout.
+"""Helpers for tests, examples and benchmarks: random weights in the authors' checkpoint layout,
+generated renderings.
 
 The authors' checkpoints cannot be downloaded everywhere; these files have the same layout
 (one ``<component>_state_dict`` per module, ``module.`` prefixes, a pickled numpy scalar) and
@@ -86,64 +87,6 @@ def save_random_original_checkpoint(
     return path
 
 
-def _plain(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """A ``conv → batch norm → activation`` block run module by module, as written."""
-    return nn.Sequential.forward(block, x)
-
-
-def _plain_scores(merger: nn.Module, raw: torch.Tensor) -> torch.Tensor:
-    if hasattr(merger, "layer6"):  # Pix2Vox++: four blocks in sequence, their outputs concatenated
-        w1 = _plain(merger.layer1, raw)
-        w2 = _plain(merger.layer2, w1)
-        w3 = _plain(merger.layer3, w2)
-        w4 = _plain(merger.layer4, w3)
-        return _plain(merger.layer6, _plain(merger.layer5, torch.cat((w1, w2, w3, w4), dim=1)))[:, 0]
-    x = raw
-    for block in (merger.layer1, merger.layer2, merger.layer3, merger.layer4, merger.layer5):
-        x = _plain(block, x)
-    return x[:, 0]
-
-
-@torch.no_grad()
-def per_view_forward(model: Pix2Vox, views: torch.Tensor) -> torch.Tensor:
-    """The network run in the authors' execution order: one view at a time, batch size 1.
-
-    The reference our batched path is tested and benchmarked against. Each object alone, each
-    view alone through the encoder and decoder in contiguous (NCHW / NCDHW) memory, every module
-    as written (batch norms applied after their convolutions, the generic transposed convolution,
-    no Winograd); the fusion scores view by view, stacked, soft-maxed over views and blended.
-
-    Args:
-        model: the network (eval mode).
-        views: ``(B, V, 3, 224, 224)`` preprocessed views.
-
-    Returns:
-        ``(B, 32, 32, 32)`` occupancy probabilities.
-    """
-    encoder, decoder = model.encoder, model.decoder
-    stem = encoder.vgg if encoder.backbone_name == "vgg16_bn" else encoder.resnet
-    outputs = []
-    for obj in views:
-        raw_features, coarse, scores = [], [], []
-        for view in obj:
-            features = _plain(encoder.layer3, _plain(encoder.layer2, _plain(encoder.layer1, stem(view[None].contiguous()))))
-            grid = features.contiguous().view(1, decoder.in_channels, 2, 2, 2)
-            first = decoder.layer1
-            hidden = first[2](first[1](nn.ConvTranspose3d.forward(first[0], grid)))
-            hidden = _plain(decoder.layer4, _plain(decoder.layer3, _plain(decoder.layer2, hidden)))
-            volume = _plain(decoder.layer5, hidden)
-            raw_features.append(torch.cat((hidden, volume), dim=1))
-            coarse.append(volume[:, 0])
-        for raw in raw_features:
-            scores.append(_plain_scores(model.merger, raw))
-        weights = torch.softmax(torch.stack(scores, dim=1), dim=1)
-        fused = (torch.stack(coarse, dim=1) * weights).sum(dim=1).clamp(0, 1)
-        if model.refiner is not None:
-            fused = model.refiner(fused)
-        outputs.append(fused)
-    return torch.cat(outputs)
-
-
 def make_rendering(seed: int, size: int = 137) -> np.ndarray:
     """A ShapeNet-like RGBA rendering: a shaded blob on a transparent background, soft edges.
 
@@ -160,30 +103,3 @@ def make_rendering(seed: int, size: int = 137) -> np.ndarray:
     rgb = np.clip(colour * shade + rng.normal(0, 0.03, (size, size, 3)), 0, 1)
     rgb[alpha == 0] = 0
     return (np.dstack([rgb, alpha]) * 255).round().astype(np.uint8)
-
-
-def opencv_official(path: str | os.PathLike) -> torch.Tensor:
-    """The authors' test-time transforms as ``shared/reference/networks.md`` §4 describes them.
-
-    OpenCV reading (BGR[A], float32 / 255), central 128 crop of larger images, ``cv2.resize``
-    to 224, float64 background and normalisation. The reference our ``official`` mode is tested
-    against, and the baseline preprocessing of the benchmark. Needs ``opencv-python-headless``.
-
-    Returns:
-        ``(3, 224, 224)`` float32, BGR.
-    """
-    import cv2
-
-    image = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
-    if image.ndim == 2:
-        image = np.stack([image] * 3, axis=2)
-    h, w = image.shape[:2]
-    if h > 128 and w > 128:
-        left, top = (w - 128) // 2, (h - 128) // 2
-        image = image[top : top + 128, left : left + 128]
-    image = cv2.resize(image, (224, 224)).astype(np.float64)
-    if image.shape[2] == 4:
-        mask = (image[..., 3:] == 0).astype(np.float64)
-        image = mask * (240 / 255) + (1 - mask) * image[..., :3]
-    image = (image - 0.5) / 0.5
-    return torch.from_numpy(image.transpose(2, 0, 1).copy()).float()

@@ -1,4 +1,4 @@
-"""PNG pictures of reconstructions: shaded voxels and meshes, input views, the fusion's score maps.
+"""PNG pictures of reconstructions: shaded voxels and meshes, input views, the fusion weights.
 
 Needs matplotlib (``pip install "pix2vox[viz]"``), imported only when a picture is drawn, never by
 ``import pix2vox``. Figures are drawn on matplotlib's Agg canvas without ``pyplot``, so nothing here
@@ -436,10 +436,10 @@ def fusion_figure(
     panel_size: float = 2.2,
     dpi: int = 100,
 ) -> Path:
-    """Save a PNG of the context-aware fusion: each view's coarse volume and its score map.
+    """Save a PNG of the context-aware fusion: each view's coarse volume and its fusion weights.
 
     The fusion gives every view a score per voxel; a softmax over the views turns the scores into
-    weights (``result.scores``, summing to 1 at every voxel) and the fused volume is the weighted
+    fusion weights (``result.fusion_weights``, summing to 1 at every voxel) and the fused volume is the weighted
     sum of the per-view coarse volumes (``result.coarse``). One row per view shows the input view
     (when given), its coarse volume and its weights; a last row shows the fused volume.
 
@@ -475,7 +475,7 @@ def fusion_figure(
         >>> result = rec.predict(["a.png", "b.png", "c.png"], details=True)  # doctest: +SKIP
         >>> fusion_figure(result, "fusion.png", views=["a.png", "b.png", "c.png"])  # doctest: +SKIP
     """
-    if result.coarse is None or result.scores is None:
+    if result.coarse is None or result.fusion_weights is None:
         raise ValueError("the result has no per-view volumes: call predict(..., details=True)")
     if along not in _LAYOUTS:
         raise ValueError(f"along must be 'x', 'y' or 'z', got {along!r}")
@@ -504,7 +504,7 @@ def fusion_figure(
         ax = figure.add_subplot(grid[v, first + 1])
         mask = fused if mode == "projection" else None
         weights = _show_map(
-            ax, _flatten(result.scores[v], along, mode, mask), weight_map, f"weight of view {v + 1}", along, equal * 2
+            ax, _flatten(result.fusion_weights[v], along, mode, mask), weight_map, f"weight of view {v + 1}", along, equal * 2
         )
         weight_axes.append(ax)
     ax = figure.add_subplot(grid[count, first])

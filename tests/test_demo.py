@@ -23,7 +23,7 @@ CHAIR = sorted((EXAMPLES / "chair").glob("*.png"))
 
 
 class CountingLoader:
-    """Loads reconstructors as the demo does and counts the network's forward passes."""
+    """Loads reconstructors as the demo does and counts their runs of the network (``predict_batch``)."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -32,13 +32,13 @@ class CountingLoader:
         from pix2vox import Reconstructor
 
         reconstructor = Reconstructor(name, device="cpu", preprocess=mode)
-        reconstruct = reconstructor.model.reconstruct
+        predict_batch = reconstructor.predict_batch  # predict() runs the network through it
 
         def counted(*args, **kwargs):
             self.calls += 1
-            return reconstruct(*args, **kwargs)
+            return predict_batch(*args, **kwargs)
 
-        reconstructor.model.reconstruct = counted
+        reconstructor.predict_batch = counted
         return reconstructor
 
 
@@ -58,15 +58,15 @@ def prediction(demo):
 
 
 def test_default_model_is_the_shipped_checkpoint():
-    from pix2vox import get_weights
+    from pix2vox import get_record
 
-    assert get_weights(default_model()).local_dir is not None
+    assert get_record(default_model()).local_dir is not None
     assert set(example_sets()) == {"aeroplane", "chair"} and example_sets()["chair"] == CHAIR
 
 
 def test_predict_writes_the_files(prediction, demo):
     assert prediction.result.probabilities.shape == (32, 32, 32)
-    assert prediction.result.coarse.shape == prediction.result.scores.shape == (3, 32, 32, 32)
+    assert prediction.result.coarse.shape == prediction.result.fusion_weights.shape == (3, 32, 32, 32)
     rendering = demo.render(prediction)
     assert rendering.threshold == pytest.approx(prediction.result.threshold)
     assert rendering.voxels == int(prediction.result.occupancy().sum()) > 0
@@ -80,6 +80,7 @@ def test_predict_writes_the_files(prediction, demo):
 
 
 def test_threshold_changes_without_running_the_network(prediction, demo, loader):
+    assert loader.calls >= 1  # the prediction ran the network
     calls = loader.calls
     counts = [demo.render(prediction, t).voxels for t in (0.2, 0.4, 0.6)]
     assert counts[0] > counts[1] > counts[2]

@@ -23,7 +23,7 @@ from huggingface_hub import constants as hf_constants
 from safetensors import safe_open
 
 import pix2vox
-from pix2vox import CheckpointError, Reconstructor, UnknownModelError, get_weights, list_models
+from pix2vox import CheckpointError, Reconstructor, UnknownModelError, get_record, list_models
 from pix2vox import registry
 from pix2vox.cli.convert import main as convert_main
 from pix2vox.convert import convert_original, max_output_difference, write_cards
@@ -32,7 +32,7 @@ from pix2vox.errors import NotPublishedError
 from pix2vox.layout import FORMAT_VERSION
 from pix2vox.model_card import model_card
 from pix2vox.models import ARCHITECTURES
-from pix2vox.registry import Weights
+from pix2vox.registry import ModelRecord
 from pix2vox.testing import save_random_original_checkpoint
 
 from .conftest import VARIANTS
@@ -105,9 +105,9 @@ def hub(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 @pytest.fixture
-def record(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Weights:
+def record(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> ModelRecord:
     """A registry entry for ``REPO`` pinned to release 1 with its SHA-256."""
-    weights = get_weights("pix2voxpp-f").replace(
+    weights = get_record("pix2voxpp-f").replace(
         name="tiny-hub", repo_id=REPO, revision=V1, sha256=sha256_of(releases[V1] / "model.safetensors"), original_file=None,
         published=True,
     )
@@ -126,25 +126,25 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_registry_records() -> None:
     assert list_models() == sorted([*VARIANTS, "pix2voxpp-f-synthetic"])  # + ours, shipped in the package
     for name in VARIANTS:
-        w = get_weights(name)
+        w = get_record(name)
         assert w.name == name and w.architecture == ARCHITECTURES[name]
         assert w.repo_id == f"pix2vox/{name}-shapenet" and w.filename == "model.safetensors"
         assert w.revision == "main" or w.pinned  # a release pins a 40-hex commit
         assert w.paper and w.training_data and w.license and w.num_params > 0 and w.original_file
         assert not w.published and w.project_page.startswith("https://")
-    assert get_weights("pix2voxpp-a").reported_iou[1] == 0.670
+    assert get_record("pix2voxpp-a").reported_iou[1] == 0.670
     with pytest.raises(UnknownModelError, match="unknown model 'nope'; known models: pix2vox-a, pix2vox-f"):
-        get_weights("nope")
+        get_record("nope")
 
 
 def test_register_and_record_validation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    mine = registry.register(get_weights("pix2voxpp-f").replace(name="mine", repo_id="me/mine"))
-    assert get_weights("mine") is mine and "mine" in list_models() and registry.find_repo("me/mine") is mine
+    mine = registry.register(get_record("pix2voxpp-f").replace(name="mine", repo_id="me/mine"))
+    assert get_record("mine") is mine and "mine" in list_models() and registry.find_repo("me/mine") is mine
     with pytest.raises(ValueError, match="already registered"):
         registry.register(mine)
     registry.register(mine.replace(threshold=0.4), overwrite=True)
-    assert get_weights("mine").threshold == 0.4
+    assert get_record("mine").threshold == 0.4
     with pytest.raises(ValueError, match="short commit hash"):
         mine.replace(revision="1a2b3c4")
     with pytest.raises(ValueError, match="sha256"):
@@ -156,7 +156,7 @@ def test_register_and_record_validation(monkeypatch: pytest.MonkeyPatch) -> None
 # Reconstructor(name): download, cache, offline, checksum, revisions
 
 
-def test_first_download_then_cache_without_server(hub: HubServer, record: Weights, reference: Reconstructor, tmp_path: Path) -> None:
+def test_first_download_then_cache_without_server(hub: HubServer, record: ModelRecord, reference: Reconstructor, tmp_path: Path) -> None:
     rec = Reconstructor("tiny-hub", device="cpu")
     assert _same_weights(rec, reference)
     assert hub.count("GET", f"/{REPO}/resolve/{V1}/model.safetensors") == 1
@@ -171,7 +171,7 @@ def test_first_download_then_cache_without_server(hub: HubServer, record: Weight
     assert _same_weights(again, reference)
 
 
-def test_offline_with_a_warm_cache(hub: HubServer, record: Weights, reference: Reconstructor, monkeypatch) -> None:
+def test_offline_with_a_warm_cache(hub: HubServer, record: ModelRecord, reference: Reconstructor, monkeypatch) -> None:
     Reconstructor("tiny-hub", device="cpu")
     seen = len(hub.requests)
     _offline(monkeypatch)
@@ -180,7 +180,7 @@ def test_offline_with_a_warm_cache(hub: HubServer, record: Weights, reference: R
     assert len(hub.requests) == seen
 
 
-def test_offline_set_in_the_environment_after_import(hub: HubServer, record: Weights, monkeypatch) -> None:
+def test_offline_set_in_the_environment_after_import(hub: HubServer, record: ModelRecord, monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1" if os.environ.get("HF_HUB_OFFLINE") != "1" else "yes")
     with pytest.raises(DownloadError, match="offline mode is on"):
         Reconstructor("tiny-hub", device="cpu")
@@ -189,7 +189,7 @@ def test_offline_set_in_the_environment_after_import(hub: HubServer, record: Wei
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_unpublished_repository_fails_at_once_saying_where_the_original_files_are(hub: HubServer, name: str) -> None:
-    record = get_weights(name)
+    record = get_record(name)
     for load in (lambda: Reconstructor(name, device="cpu"), lambda: Reconstructor.from_pretrained(record.repo_id, device="cpu")):
         with pytest.raises(NotPublishedError) as caught:
             load()
@@ -200,7 +200,7 @@ def test_unpublished_repository_fails_at_once_saying_where_the_original_files_ar
     assert hub.requests == []  # no network, no retries
 
 
-def test_offline_with_a_cold_cache(hub: HubServer, record: Weights, monkeypatch) -> None:
+def test_offline_with_a_cold_cache(hub: HubServer, record: ModelRecord, monkeypatch) -> None:
     _offline(monkeypatch)
     with pytest.raises(DownloadError) as caught:
         Reconstructor("tiny-hub", device="cpu")
@@ -212,14 +212,14 @@ def test_offline_with_a_cold_cache(hub: HubServer, record: Weights, monkeypatch)
         Reconstructor.from_pretrained(REPO, device="cpu")
 
 
-def test_unreachable_hub_with_a_cold_cache(hub: HubServer, record: Weights, monkeypatch) -> None:
+def test_unreachable_hub_with_a_cold_cache(hub: HubServer, record: ModelRecord, monkeypatch) -> None:
     hub.stop()
     monkeypatch.setattr("huggingface_hub.utils._http.time.sleep", lambda seconds: None)  # skip its 23 s of retries
     with pytest.raises(DownloadError, match="cannot be reached.*weights="):
         Reconstructor("tiny-hub", device="cpu")
 
 
-def test_cache_dir_argument_and_environment(hub: HubServer, record: Weights, tmp_path: Path, monkeypatch) -> None:
+def test_cache_dir_argument_and_environment(hub: HubServer, record: ModelRecord, tmp_path: Path, monkeypatch) -> None:
     Reconstructor("tiny-hub", device="cpu", cache_dir=tmp_path / "mine")
     assert (tmp_path / "mine" / CACHE_FOLDER / "snapshots" / V1 / "model.safetensors").is_file()
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "from-env"))
@@ -228,7 +228,7 @@ def test_cache_dir_argument_and_environment(hub: HubServer, record: Weights, tmp
     assert not (tmp_path / "hf-cache" / CACHE_FOLDER).exists()
 
 
-def test_tampered_download_is_refused_and_not_used(hub: HubServer, record: Weights, releases, monkeypatch) -> None:
+def test_tampered_download_is_refused_and_not_used(hub: HubServer, record: ModelRecord, releases, monkeypatch) -> None:
     # the server hands out a valid checkpoint, but not the one whose hash the registry pins
     hub.repo(REPO).commits[V1]["model.safetensors"] = (releases[V2] / "model.safetensors").read_bytes()
     read = []
@@ -238,7 +238,7 @@ def test_tampered_download_is_refused_and_not_used(hub: HubServer, record: Weigh
     assert read == []
 
 
-def test_tampered_cache_is_refused(hub: HubServer, record: Weights, releases) -> None:
+def test_tampered_cache_is_refused(hub: HubServer, record: ModelRecord, releases) -> None:
     Reconstructor("tiny-hub", device="cpu")  # now cached
     blob = (Path(hf_constants.HF_HUB_CACHE) / CACHE_FOLDER / "snapshots" / V1 / "model.safetensors").resolve()
     blob.write_bytes((releases[V2] / "model.safetensors").read_bytes())
@@ -246,7 +246,7 @@ def test_tampered_cache_is_refused(hub: HubServer, record: Weights, releases) ->
         Reconstructor("tiny-hub", device="cpu")
 
 
-def test_pinned_revision(hub: HubServer, record: Weights, originals, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pinned_revision(hub: HubServer, record: ModelRecord, originals, monkeypatch: pytest.MonkeyPatch) -> None:
     hub.repo(REPO).branches["main"] = V2  # the branch moved on: the pinned commit must not follow it
     assert _same_weights(Reconstructor("tiny-hub", device="cpu"), Reconstructor("pix2voxpp-f", weights=originals[V1], device="cpu"))
     assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 1 and hub.count("GET", "/resolve/main/") == 0
@@ -263,7 +263,7 @@ def test_pinned_revision(hub: HubServer, record: Weights, originals, monkeypatch
         Reconstructor("tiny-hub", device="cpu")
 
 
-def test_repository_with_another_architecture_is_refused(hub: HubServer, record: Weights, monkeypatch) -> None:
+def test_repository_with_another_architecture_is_refused(hub: HubServer, record: ModelRecord, monkeypatch) -> None:
     monkeypatch.setitem(registry._REGISTRY, "tiny-hub", record.replace(architecture=ARCHITECTURES["pix2vox-f"], sha256=None))
     with pytest.raises(CheckpointError, match="another architecture"):
         Reconstructor("tiny-hub", device="cpu")
@@ -278,7 +278,7 @@ def test_from_pretrained_folder(releases, reference: Reconstructor) -> None:
         rec = Reconstructor.from_pretrained(given, device="cpu", preprocess="official")
         assert _same_weights(rec, reference)
         assert rec.name == "pix2voxpp-f" and rec.threshold == 0.3 and rec.preprocess_mode == "official"
-        assert rec.preprocess_config == get_weights("pix2voxpp-f").preprocess
+        assert rec.preprocess_config == get_record("pix2voxpp-f").preprocess
 
 
 def test_from_pretrained_hub_repository_then_its_cache(hub: HubServer, reference: Reconstructor, monkeypatch) -> None:
@@ -319,7 +319,7 @@ def test_from_pretrained_from_a_hand_made_hub_cache(releases, reference: Reconst
     assert _same_weights(Reconstructor.from_pretrained("someone/converted", device="cpu"), reference)
 
 
-def test_from_pretrained_registry_repository_uses_the_pinned_revision(hub: HubServer, record: Weights) -> None:
+def test_from_pretrained_registry_repository_uses_the_pinned_revision(hub: HubServer, record: ModelRecord) -> None:
     hub.repo(REPO).branches["main"] = V2
     Reconstructor.from_pretrained(REPO, device="cpu")
     assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 1 and hub.count("GET", "/resolve/main/") == 0
@@ -380,7 +380,7 @@ def test_save_pretrained_keeps_a_changed_threshold(originals, tmp_path: Path) ->
 
 
 def test_save_pretrained_writes_all_or_nothing(reference: Reconstructor, tmp_path: Path, monkeypatch) -> None:
-    def broken(weights: Weights) -> str:
+    def broken(weights: ModelRecord) -> str:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("pix2vox.layout.model_card", broken)
@@ -463,7 +463,7 @@ def test_convert_cli_as_a_subprocess(originals, tmp_path: Path) -> None:
 
 
 def test_model_card_content() -> None:
-    card = model_card(get_weights("pix2voxpp-a"))
+    card = model_card(get_record("pix2voxpp-a"))
     data = ModelCard(card).data.to_dict()
     assert data["library_name"] == "pix2vox" and data["pipeline_tag"] == "image-to-3d" and data["license"] == "mit"
     assert {"pix2vox", "3d-reconstruction", "shapenet"} <= set(data["tags"])
@@ -477,15 +477,15 @@ def test_model_card_content() -> None:
     assert result["task"]["type"] == "image-to-3d" and result["dataset"]["type"] == "ShapeNet/ShapeNetCore"
     assert result["dataset"]["split"] == "test" and result["source"]["url"] == "https://arxiv.org/abs/2006.12250"
     assert [(m["type"], m["name"], m["value"]) for m in result["metrics"]][:2] == [("iou", "IoU, 1 view", 0.670), ("iou", "IoU, 2 views", 0.695)]
-    assert [m["value"] for m in result["metrics"]] == [v for _, v in sorted(get_weights("pix2voxpp-a").reported_iou.items())]
+    assert [m["value"] for m in result["metrics"]] == [v for _, v in sorted(get_record("pix2voxpp-a").reported_iou.items())]
     assert ModelCard(card).data.eval_results[0].metric_value == 0.670  # huggingface_hub parses the results widget
     for link in ("[arXiv:2006.12250](https://arxiv.org/abs/2006.12250)", "[arXiv:1901.11153](https://arxiv.org/abs/1901.11153)"):
         assert link in card
-    pix2vox_a = ModelCard(model_card(get_weights("pix2vox-a"))).data.to_dict()
+    pix2vox_a = ModelCard(model_card(get_record("pix2vox-a"))).data.to_dict()
     assert pix2vox_a["model-index"][0]["results"][0]["source"]["url"] == "https://arxiv.org/abs/1901.11153"
-    no_table = model_card(get_weights("pix2voxpp-f"))
+    no_table = model_card(get_record("pix2voxpp-f"))
     assert "no per-view IoU table" in no_table and "model-index" not in ModelCard(no_table).data.to_dict()
-    custom = model_card(Weights(name="my-model", architecture=ARCHITECTURES["pix2vox-a"], license="unknown"))
+    custom = model_card(ModelRecord(name="my-model", architecture=ARCHITECTURES["pix2vox-a"], license="unknown"))
     assert ModelCard(custom).data.license == "unknown" and "from_pretrained" in custom
     assert "datasets" not in ModelCard(custom).data.to_dict()  # not trained on ShapeNet: no dataset claimed
 
@@ -515,7 +515,7 @@ def test_write_cards_cli(tmp_path: Path, capsys) -> None:
 # token= and force_download= on the download path
 
 
-def test_token_is_sent_and_force_download_replaces_a_bad_cached_copy(hub: HubServer, record: Weights, releases, reference) -> None:
+def test_token_is_sent_and_force_download_replaces_a_bad_cached_copy(hub: HubServer, record: ModelRecord, releases, reference) -> None:
     Reconstructor("tiny-hub", device="cpu", token="hf_reader")
     resolves = [auth for (_, path, _), auth in zip(hub.requests, hub.authorizations) if "/resolve/" in path]
     assert resolves and set(resolves) == {"Bearer hf_reader"}
@@ -573,7 +573,7 @@ def test_push_to_hub_then_load_the_pinned_commit(upload_hub: HubServer, referenc
     assert all(f"pix2vox/{pix2vox.__version__}" in agent for m, path, agent in hub.requests if m == "POST" and "/api/" in path)
 
     # pinned in a registry record: downloaded at the printed revision, checked against the printed SHA-256
-    pinned = get_weights("pix2voxpp-f").replace(name="pushed", repo_id=PUSHED, revision=report.commit, sha256=report.sha256,
+    pinned = get_record("pix2voxpp-f").replace(name="pushed", repo_id=PUSHED, revision=report.commit, sha256=report.sha256,
                                                original_file=None, published=True)
     monkeypatch.setitem(registry._REGISTRY, "pushed", pinned)
     for loaded in (Reconstructor.from_pretrained(PUSHED, device="cpu"), Reconstructor("pushed", device="cpu")):
@@ -599,18 +599,18 @@ def test_push_to_a_branch_of_an_existing_repository(upload_hub: HubServer, origi
 
 def test_registry_change_line() -> None:
     report = PushReport(repo_id="pix2vox/pix2voxpp-a-shapenet", branch="main", commit=V1, sha256="a" * 64, commit_url="u")
-    assert report.registry_change(get_weights("pix2voxpp-a")) == (
+    assert report.registry_change(get_record("pix2voxpp-a")) == (
         f'pix2voxpp-a: revision="main" -> "{V1}", sha256=None -> "{"a" * 64}", published=False -> True'
     )
     moved = PushReport(repo_id="me/mine", branch="main", commit=V1, sha256="a" * 64, commit_url="u")
-    assert moved.registry_change(get_weights("pix2voxpp-a")).startswith('pix2voxpp-a: repo_id="pix2vox/pix2voxpp-a-shapenet" -> "me/mine", ')
+    assert moved.registry_change(get_record("pix2voxpp-a")).startswith('pix2voxpp-a: repo_id="pix2vox/pix2voxpp-a-shapenet" -> "me/mine", ')
     assert moved.registry_change(None) == f'new record: repo_id="me/mine", revision="{V1}", sha256="{"a" * 64}", published=True'
 
 
 def test_convert_cli_push_to_hub_prints_what_to_pin(upload_hub: HubServer, originals, reference, monkeypatch, tmp_path, capsys) -> None:
     hub = upload_hub
     monkeypatch.setenv("HF_TOKEN", "hf_from_env")
-    name, repo_id = "pix2voxpp-f", get_weights("pix2voxpp-f").repo_id
+    name, repo_id = "pix2voxpp-f", get_record("pix2voxpp-f").repo_id
     out = tmp_path / "release"
     assert convert_main([str(originals[V1]), "--model", name, "--output", str(out), "--push-to-hub", repo_id]) == 0
     stdout = capsys.readouterr().out
@@ -622,7 +622,7 @@ def test_convert_cli_push_to_hub_prints_what_to_pin(upload_hub: HubServer, origi
     assert {auth for m, _, auth in _upload_requests(hub) if m == "POST"} == {"Bearer hf_from_env"}
 
     # apply the printed change: Reconstructor(name) now loads exactly the pushed commit, checked
-    monkeypatch.setitem(registry._REGISTRY, name, get_weights(name).replace(revision=commit, sha256=sha, published=True))
+    monkeypatch.setitem(registry._REGISTRY, name, get_record(name).replace(revision=commit, sha256=sha, published=True))
     loaded = Reconstructor(name, device="cpu")
     assert max_output_difference(reference.model, loaded.model) == 0.0
     assert hub.count("GET", f"/{repo_id}/resolve/{commit}/model.safetensors") == 1

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from pix2vox.checkpoint import expected_shapes
 from pix2vox.models import ARCHITECTURES, Pix2Vox
-from pix2vox.models.decoder import _GridConvTranspose3d
-from pix2vox.testing import per_view_forward, random_model
+from pix2vox.testing import random_model
 
-# Parameter counts and per-component key counts from shared/reference/networks.md §2.
+from .reference import per_view_forward
+
+# Parameter counts and per-component key counts: docs/architecture.md, "Checkpoint layout".
 PARAMS = {"pix2vox-f": 7_436_307, "pix2vox-a": 114_244_467, "pix2voxpp-f": 4_843_245, "pix2voxpp-a": 96_329_421}
 KEYS = {
     "pix2vox-f": {"encoder": 77, "decoder": 25, "merger": 35, "refiner": 0},
@@ -45,16 +45,6 @@ def test_layout_matches_the_authors_checkpoints(name: str) -> None:
         assert tuple(shapes[key]) == shape
 
 
-def test_grid_transposed_convolution_equals_the_generic_one() -> None:
-    torch.manual_seed(0)
-    layer = _GridConvTranspose3d(48, 16)
-    grid = torch.randn(5, 48, 2, 2, 2)
-    expected = nn.ConvTranspose3d.forward(layer, grid)
-    assert torch.allclose(layer(grid), expected, atol=1e-5)
-    bigger = torch.randn(2, 48, 3, 3, 3)  # other sizes fall back to the generic kernel
-    assert torch.equal(layer(bigger), nn.ConvTranspose3d.forward(layer, bigger))
-
-
 @pytest.fixture(scope="module")
 def small_model() -> Pix2Vox:
     return random_model("pix2voxpp-f", seed=3)
@@ -70,7 +60,7 @@ def test_batched_forward_equals_the_per_view_original_order(small_model: Pix2Vox
         batched = small_model(views)
     reference = per_view_forward(small_model, views)
     assert batched.shape == (2, 32, 32, 32)
-    # folded batch norms and a different convolution order: float rounding differs (issue: 1e-4)
+    # channels-last memory and batched convolutions: float rounding differs slightly
     assert (batched - reference).abs().max() < 1e-4
 
 
@@ -83,17 +73,17 @@ def test_result_independent_of_batch_and_view_order(small_model: Pix2Vox) -> Non
     for i in range(3):
         assert (together.volumes[i] - alone[i][0]).abs().max() < 1e-5
         assert (shuffled[i] - alone[i][0]).abs().max() < 1e-5
-    assert together.coarse.shape == together.weights.shape == (6, 32, 32, 32)
-    sums = torch.stack([together.weights[1:4].sum(0), together.weights[4:6].sum(0)])
+    assert together.coarse.shape == together.fusion_weights.shape == (6, 32, 32, 32)
+    sums = torch.stack([together.fusion_weights[1:4].sum(0), together.fusion_weights[4:6].sum(0)])
     assert torch.allclose(sums, torch.ones_like(sums), atol=1e-5)
-    assert torch.equal(together.weights[0], torch.ones(32, 32, 32))
+    assert torch.equal(together.fusion_weights[0], torch.ones(32, 32, 32))
 
 
 def test_single_view_fusion_is_the_identity(small_model: Pix2Vox) -> None:
     views = _views(2, 2)
     with torch.no_grad():
         out = small_model.reconstruct(views, [1, 1])
-    assert torch.equal(out.volumes, out.coarse)  # no refiner in pix2voxpp-f
+    assert torch.equal(out.volumes, out.coarse) and out.fused is out.volumes  # no refiner in pix2voxpp-f
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 200, 200), (1, 1, 224, 224)])
@@ -105,3 +95,12 @@ def test_rejects_inputs_the_decoder_cannot_reshape(small_model: Pix2Vox, shape: 
 def test_rejects_view_counts_that_do_not_add_up(small_model: Pix2Vox) -> None:
     with pytest.raises(ValueError, match="view_counts"):
         small_model.reconstruct(_views(3, 0), [1, 1])
+
+
+def test_fused_volumes_are_the_refiners_input() -> None:
+    model = random_model("pix2vox-a", seed=4)
+    with torch.no_grad():
+        out = model.reconstruct(_views(3, 5), [2, 1])
+        refined = model.refiner(out.fused)
+    assert out.fused.shape == out.volumes.shape == (2, 32, 32, 32)
+    assert torch.equal(out.volumes, refined) and not torch.equal(out.fused, out.volumes)

@@ -61,11 +61,11 @@ def test_onnxruntime_equals_pytorch(name, exported, rendering_files):
         views = rendering_files[:count]
         expected = reconstructor.predict(views, details=True)
         got = runner.predict(views, details=True)
-        assert got.probabilities.shape == (32, 32, 32) and got.coarse.shape == got.scores.shape == (count, 32, 32, 32)
+        assert got.probabilities.shape == (32, 32, 32) and got.coarse.shape == got.fusion_weights.shape == (count, 32, 32, 32)
         assert np.abs(got.probabilities - expected.probabilities).max() <= TOLERANCE, (name, count)
         assert np.abs(got.coarse - expected.coarse).max() <= DETAILS_TOLERANCE, (name, count)
-        assert np.abs(got.scores - expected.scores).max() <= DETAILS_TOLERANCE, (name, count)
-        np.testing.assert_allclose(got.scores.sum(axis=0), 1.0, atol=1e-5)
+        assert np.abs(got.fusion_weights - expected.fusion_weights).max() <= DETAILS_TOLERANCE, (name, count)
+        np.testing.assert_allclose(got.fusion_weights.sum(axis=0), 1.0, atol=1e-5)
         assert got.threshold == expected.threshold
         assert (got.occupancy() != expected.occupancy()).sum() <= 2  # only voxels at the threshold may flip
 
@@ -91,7 +91,7 @@ def test_batch_of_objects_with_different_view_counts(exported, rendering_files):
     batch = runner.predict_batch(objects)
     for views, result in zip(objects, batch):
         np.testing.assert_allclose(result.probabilities, runner.predict(views).probabilities, atol=1e-5)
-    assert result.coarse is None and result.scores is None
+    assert result.coarse is None and result.fusion_weights is None
 
 
 def test_opset_is_chosen(exported, tmp_path):

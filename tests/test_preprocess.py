@@ -11,8 +11,9 @@ from PIL import Image
 
 from pix2vox import ImageError, PreprocessConfig
 from pix2vox.preprocess import load_image, preprocess
+from pix2vox.testing import make_rendering
 
-from pix2vox.testing import make_rendering, opencv_official
+from .reference import opencv_official
 
 pytest.importorskip("cv2")
 

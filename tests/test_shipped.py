@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import pix2vox
-from pix2vox import PreprocessConfig, Reconstructor, get_weights
+from pix2vox import PreprocessConfig, Reconstructor, get_record
 from pix2vox.exchange.binvox import read_binvox
 from pix2vox.metrics import iou
 from pix2vox.models import ARCHITECTURES, Architecture
@@ -29,7 +29,7 @@ def old_pose(voxels: np.ndarray) -> np.ndarray:
 
 
 def test_shipped_folder_is_package_data_and_matches_the_registry():
-    record = get_weights(NAME)
+    record = get_record(NAME)
     assert record.local_dir is not None and record.repo_id is None
     assert record.local_dir.is_relative_to(Path(pix2vox.__file__).resolve().parent)
     config = json.loads((record.local_dir / "config.json").read_text())

@@ -90,6 +90,21 @@ def test_tiny_training_run_writes_a_loadable_folder_and_resumes(tiny_dataset: Pa
     assert probabilities.shape == (32, 32, 32) and np.isfinite(probabilities).all()
 
 
+def test_fusion_only_stage_leaves_encoder_and_decoder_exactly_as_they_were(tiny_dataset: Path, tmp_path: Path):
+    config = TrainConfig(
+        data=str(tiny_dataset), out=str(tmp_path / "run"), model="pix2voxpp-f", epochs=1, multiview_epochs=0,
+        multiview_views=2, batch_size=2, train_limit=2, val_limit=1, augment=False,
+    )
+    train(config, progress=False)
+    before = torch.load(tmp_path / "run" / STATE_NAME, map_location="cpu", weights_only=True)["weights"]
+    fusion_stage = TrainConfig(**{**config.to_dict(), "multiview_epochs": 1, "multiview_train": "fusion"})
+    train(fusion_stage, resume=tmp_path / "run", progress=False)
+    after = torch.load(tmp_path / "run" / STATE_NAME, map_location="cpu", weights_only=True)["weights"]
+    frozen = [k for k in before if k.startswith(("encoder.", "decoder."))]
+    assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)  # batch-norm statistics included
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("merger."))
+
+
 def test_cli_reports_usage_errors(capsys: pytest.CaptureFixture[str]):
     assert main(["--out", "x"]) == 2
     assert "pix2vox-train: error:" in capsys.readouterr().err

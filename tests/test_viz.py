@@ -155,7 +155,7 @@ def detailed_result() -> Result:
     weights = np.zeros((2, 32, 32, 32), np.float32)
     weights[0, :16], weights[1, 16:] = 1, 1
     coarse = np.stack([left, right])
-    return Result((coarse * weights).sum(0), threshold=0.3, coarse=coarse, scores=weights)
+    return Result((coarse * weights).sum(0), threshold=0.3, coarse=coarse, fusion_weights=weights)
 
 
 def test_fusion_figure(tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from pix2vox.workers import run_side_by_side, split_evenly
+from pix2vox.cpu.workers import run_side_by_side, split_evenly
 
 
 def _threads_of_a_new_thread() -> int:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pix2vox.cli.runner import OneLineParser, UsageError, run_cli, say
 from pix2vox.convert import TOLERANCE, convert_original, write_cards
 from pix2vox.errors import Pix2VoxError
-from pix2vox.registry import find_repo, get_weights, list_models
+from pix2vox.registry import find_repo, get_record, list_models
 
 __all__ = ["main"]
 
@@ -86,7 +86,7 @@ def _push(args: argparse.Namespace, folder: object) -> int:
         pushed = push_folder(folder, args.push_to_hub, private=args.private, revision=args.revision)
     except HfHubHTTPError as error:
         raise Pix2VoxError(f"pushing {folder} to {args.push_to_hub} failed: {str(error).splitlines()[0]}") from None
-    record = find_repo(args.push_to_hub) or get_weights(args.model)
+    record = find_repo(args.push_to_hub) or get_record(args.model)
     say(args, f"pushed to {pushed.repo_id}@{pushed.branch}: {pushed.commit_url}")
     say(args, f"revision (commit): {pushed.commit}")
     say(args, f"sha256: {pushed.sha256}")

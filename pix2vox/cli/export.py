@@ -226,7 +226,7 @@ def _check_preview(args: argparse.Namespace, target: Path) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from pix2vox import get_weights
+    from pix2vox import get_record
     from pix2vox.exchange import load_threshold, load_volume
 
     source = Path(args.inputs[0])
@@ -238,7 +238,7 @@ def _convert(args: argparse.Namespace) -> int:
     volume = load_volume(source, max_binvox_dim=args.max_binvox_dim or None)
     threshold = args.threshold if args.threshold is not None else load_threshold(source)
     if threshold is None:
-        threshold = BINVOX_THRESHOLD if source.suffix.lower() == ".binvox" else get_weights(args.model).threshold
+        threshold = BINVOX_THRESHOLD if source.suffix.lower() == ".binvox" else get_record(args.model).threshold
     _write(args, target, volume, threshold, preview=(volume, None) if args.preview is not None else None)
     return 0
 

@@ -1,4 +1,8 @@
-"""Pure ``nn.Module`` implementations of Pix2Vox and Pix2Vox++ (no configuration globals, no I/O)."""
+"""Plain ``nn.Module`` implementations of Pix2Vox and Pix2Vox++ (no configuration globals, no I/O).
+
+The networks as the papers describe them; their facts are in ``docs/architecture.md``. Nothing
+here imports the optional CPU package :mod:`pix2vox.cpu`, which builds on these modules.
+"""
 
 from .architecture import ARCHITECTURES, Architecture, HeadLayer
 from .pix2vox import INPUT_SIZE, Pix2Vox, Reconstruction

@@ -1,7 +1,7 @@
 """Architecture descriptions of the four published networks.
 
 An :class:`Architecture` holds every number needed to build a network; the numbers come from
-the authors' code as summarised in ``shared/reference/networks.md`` §1–2.
+the authors' code; ``docs/architecture.md`` lists them with the layer shapes they give.
 """
 
 from __future__ import annotations

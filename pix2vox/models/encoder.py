@@ -1,4 +1,7 @@
-"""Image encoder: the first stages of a torchvision backbone followed by a three-block head."""
+"""Image encoder: the first stages of a torchvision backbone followed by a three-block head.
+
+Layer shapes: ``docs/architecture.md``, "Encoder".
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import torch
 from torch import nn
 
 from .architecture import Activation, Backbone, HeadLayer
-from .folding import cached_copy, fold_for_inference
 
 _VGG16_BN_STAGES = 27  # conv1_1 … conv4_1 with their batch norms and ReLUs
 _RESNET_STAGES = 6  # conv1, bn1, relu, maxpool, layer1, layer2
@@ -31,11 +33,11 @@ def _resnet_stem(depth: int) -> nn.Sequential:
 
 
 def _head_block(in_channels: int, layer: HeadLayer, activation: Activation) -> nn.Sequential:
-    act = nn.ELU() if activation == "elu" else nn.ReLU()
+    """Conv2d → BatchNorm2d → ELU or ReLU [→ MaxPool2d]."""
     modules: list[nn.Module] = [
         nn.Conv2d(in_channels, layer.out_channels, layer.kernel_size, padding=layer.padding),
         nn.BatchNorm2d(layer.out_channels),
-        act,
+        nn.ELU() if activation == "elu" else nn.ReLU(),
     ]
     if layer.pool:
         modules.append(nn.MaxPool2d(layer.pool))
@@ -43,17 +45,10 @@ def _head_block(in_channels: int, layer: HeadLayer, activation: Activation) -> n
 
 
 class Encoder(nn.Module):
-    """Per-view 2D encoder.
+    """Per-view 2D encoder: backbone stem, then head blocks ``layer1``–``layer3``.
 
-    Parameter names follow the authors' checkpoints: the backbone is ``vgg`` (VGG16-bn) or
-    ``resnet`` (ResNet-18/50), the head is ``layer1``–``layer3``.
-
-    In eval mode without autograd the views go through an inference copy of these modules
-    (:func:`~pix2vox.models.folding.fold_for_inference`: batch norms folded, Winograd 3×3
-    convolutions on CPUs), made on first use and remade when a weight changes. It costs a second
-    copy of the encoder's weights plus the Winograd kernels (4× the weights of the layers that use
-    them): about 80 MB for Pix2Vox-F, 145 MB for Pix2Vox-A, 4 MB for Pix2Vox++/F and 75 MB for
-    Pix2Vox++/A.
+    Parameter names follow the authors' checkpoints: the stem is ``vgg`` (VGG16-bn) or
+    ``resnet`` (ResNet-18/50).
 
     Args:
         backbone: which torchvision backbone to build (always without pretrained weights).
@@ -75,8 +70,11 @@ class Encoder(nn.Module):
             blocks.append(_head_block(channels, layer, activation))
             channels = layer.out_channels
         self.layer1, self.layer2, self.layer3 = blocks
-        # (weights' identity, folded copy): kept in a tuple so that it is no registered submodule.
-        self._folded: tuple[tuple, nn.Module] | None = None
+
+    @property
+    def stem(self) -> nn.Sequential:
+        """The backbone stages: ``(N, 3, 224, 224)`` → ``(N, 512 or 128, 28, 28)``."""
+        return self.vgg if self.backbone_name == "vgg16_bn" else self.resnet
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Encode views.
@@ -85,19 +83,8 @@ class Encoder(nn.Module):
             images: ``(N, 3, 224, 224)`` float32, normalised, BGR.
 
         Returns:
-            ``(N, C, h, w)`` per-view feature maps.
+            ``(N, C, h, w)`` per-view feature maps (``C·h·w`` = 8 × the decoder's input channels).
         """
-        stem = self.vgg if self.backbone_name == "vgg16_bn" else self.resnet
-        # Channels-last convolutions run 15–25 % faster on CPUs (and suit GPU tensor cores).
+        # Channels-last memory: the same numbers, convolutions 15–25 % faster on CPUs and GPUs.
         images = images.contiguous(memory_format=torch.channels_last)
-        if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling():
-            return self.layer3(self.layer2(self.layer1(stem(images))))
-        return self._inference_copy(stem)(images)
-
-    def _inference_copy(self, stem: nn.Module) -> nn.Module:
-        """The encoder with batch norms folded and Winograd convolutions (see :mod:`.folding`).
-
-        Built on first use and rebuilt whenever a parameter or buffer is replaced or changed in
-        place (new storage or a bumped version counter: loading, training, moving the model).
-        """
-        return cached_copy(self, "_folded", lambda: fold_for_inference(nn.Sequential(stem, self.layer1, self.layer2, self.layer3)))
+        return self.layer3(self.layer2(self.layer1(self.stem(images))))

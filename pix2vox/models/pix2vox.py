@@ -1,4 +1,8 @@
-"""The whole network: encoder → decoder → context-aware fusion → (refiner)."""
+"""The whole network: encoder → decoder → context-aware fusion → (refiner).
+
+:meth:`Pix2Vox.reconstruct` is the one forward pass: inference, training, evaluation and the
+tests all run it. ``pix2vox.cpu.optimize`` swaps faster parts in, keeping this method.
+"""
 
 from __future__ import annotations
 
@@ -22,14 +26,17 @@ class Reconstruction(NamedTuple):
 
     Attributes:
         volumes: ``(B, 32, 32, 32)`` final occupancy probabilities, one per object.
+        fused: ``(B, 32, 32, 32)`` the fusion's output, before the refiner (``volumes`` itself
+            without one); training adds its loss to that of ``volumes``.
         coarse: ``(N, 32, 32, 32)`` each view's decoded volume, objects one after another.
-        weights: ``(N, 32, 32, 32)`` each view's fusion weight (softmax of its scores over the
-            object's views; all ones for single-view objects).
+        fusion_weights: ``(N, 32, 32, 32)`` each view's fusion weight (softmax of its scores
+            over the object's views; all ones for single-view objects).
     """
 
     volumes: torch.Tensor
+    fused: torch.Tensor
     coarse: torch.Tensor
-    weights: torch.Tensor
+    fusion_weights: torch.Tensor
 
 
 class Pix2Vox(nn.Module):
@@ -37,7 +44,8 @@ class Pix2Vox(nn.Module):
 
     Views of all objects are folded into one batch for the encoder, decoder and fusion scores,
     so there is no Python loop over views or objects, and each object's result does not depend
-    on the other objects in the batch nor on the order of its views.
+    on the other objects in the batch nor on the order of its views. Shapes along the way are
+    listed in ``docs/architecture.md``.
 
     Args:
         architecture: the variant to build (see :data:`pix2vox.models.ARCHITECTURES`).
@@ -78,7 +86,7 @@ class Pix2Vox(nn.Module):
                 do not depend on it.
 
         Returns:
-            The final volumes with the per-view coarse volumes and fusion weights.
+            The final and fused volumes with the per-view coarse volumes and fusion weights.
         """
         counts = [int(c) for c in view_counts]
         if views.dim() != 4 or views.shape[1:] != (3, INPUT_SIZE, INPUT_SIZE):
@@ -90,9 +98,8 @@ class Pix2Vox(nn.Module):
         raw_features, coarse = self.decoder(features)
         if max(counts) == 1:
             # A softmax over one view is exactly 1: the fusion is the identity.
-            volumes, weights = coarse, torch.ones_like(coarse)
+            fused, fusion_weights = coarse, torch.ones_like(coarse)
         else:
-            volumes, weights = fuse(coarse, self.merger(raw_features), counts)
-        if self.refiner is not None:
-            volumes = self.refiner(volumes)
-        return Reconstruction(volumes, coarse, weights)
+            fused, fusion_weights = fuse(coarse, self.merger(raw_features), counts)
+        volumes = self.refiner(fused) if self.refiner is not None else fused
+        return Reconstruction(volumes=volumes, fused=fused, coarse=coarse, fusion_weights=fusion_weights)

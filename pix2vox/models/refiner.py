@@ -1,18 +1,21 @@
-"""Refiner of the A variants: a 3D encoder–decoder with skip connections and a fully connected bottleneck."""
+"""Refiner of the A variants: a 3D encoder–decoder with skip connections and a fully connected bottleneck.
+
+Layer shapes: ``docs/architecture.md``, "Refiner".
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-_LEAKY_SLOPE = 0.2
+from .merger import LEAKY_SLOPE
 
 
 def _down(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv3d(in_channels, out_channels, kernel_size=4, padding=2),
         nn.BatchNorm3d(out_channels),
-        nn.LeakyReLU(_LEAKY_SLOPE),
+        nn.LeakyReLU(LEAKY_SLOPE),
         nn.MaxPool3d(kernel_size=2),
     )
 

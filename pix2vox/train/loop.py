@@ -2,7 +2,7 @@
 
 Recipe (Pix2Vox / Pix2Vox++ ``core/train.py``): the authors' weight initialisation, voxel-wise
 binary cross-entropy, Adam (betas 0.9/0.999), learning rate halved at milestone epochs
-(``MultiStepLR``, gamma 0.5). Pix2Vox++ schedule (networks.md §7.2), in two stages:
+(``MultiStepLR``, gamma 0.5). Pix2Vox++ schedule (``docs/architecture.md``, "Training"), in two stages:
 
 1. *single view*: one rendering per object, so no fusion (with one view it is the identity);
    encoder, decoder (and refiner) learn;
@@ -46,10 +46,9 @@ from pix2vox.atomic import atomic_write, write_bytes_atomic
 from pix2vox.layout import WEIGHTS_NAME, write_folder
 from pix2vox.metrics import iou
 from pix2vox.models import ARCHITECTURES, Pix2Vox
-from pix2vox.models.merger import fuse
 from pix2vox.preprocess import PreprocessConfig
 from pix2vox.reconstructor import resolve_device
-from pix2vox.registry import Weights, get_weights
+from pix2vox.registry import ModelRecord, get_record
 
 from .data import Augmentation, TrainViews
 
@@ -172,11 +171,11 @@ def save_pretrained(
     ``name`` of the same architecture keeps the registry's metadata in the card.
     """
     try:
-        record = get_weights(name)
+        record = get_record(name)
     except UnknownModelError:
         record = None
     if record is None or record.architecture != model.architecture:
-        record = Weights(name=name, architecture=model.architecture, training_data="trained with pix2vox-train")
+        record = ModelRecord(name=name, architecture=model.architecture, training_data="trained with pix2vox-train")
     record = record.replace(preprocess=preprocess, threshold=threshold)
     return write_folder(folder, model.state_dict(), record)
 
@@ -198,18 +197,11 @@ def _epoch_order(n: int, epoch: int, epoch_size: int | None, seed: int) -> list[
     return torch.randperm(n, generator=generator)[chunk * size : (chunk + 1) * size].tolist()
 
 
-def _forward(model: Pix2Vox, views: torch.Tensor, *, frozen_features: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _forward(model: Pix2Vox, views: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(B, V, 3, 224, 224)`` views → fused volumes ``(B, 32³)`` and refined ones (A variants)."""
     b, v = views.shape[:2]
-    flat = views.flatten(0, 1)
-    with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen_features):
-        raw, coarse = model.decoder(model.encoder(flat))
-    if v == 1:
-        fused = coarse
-    else:
-        fused, _ = fuse(coarse, model.merger(raw), [v] * b)
-    refined = model.refiner(fused) if model.refiner is not None else None
-    return fused, refined
+    out = model.reconstruct(views.flatten(0, 1), [v] * b)
+    return out.fused, (out.volumes if model.refiner is not None else None)
 
 
 def _loss(fused: torch.Tensor, refined: torch.Tensor | None, volumes: torch.Tensor) -> torch.Tensor:
@@ -225,20 +217,23 @@ def _validate(model: Pix2Vox, data: TrainViews, batch_size: int, device: torch.d
     model.eval()
     scores = []
     for views, volumes in DataLoader(data, batch_size=batch_size):
-        fused, refined = _forward(model, views.to(device), frozen_features=True)
+        fused, refined = _forward(model, views.to(device))
         final = refined if refined is not None else fused
         scores.append(iou(final.float().cpu().numpy(), volumes.numpy(), VAL_THRESHOLDS))
     return np.concatenate(scores).mean(axis=0)
 
 
-def _set_mode(model: Pix2Vox, multiview: bool, config: TrainConfig) -> bool:
-    """Train mode for the learning parts; returns whether encoder and decoder are frozen."""
+def _set_mode(model: Pix2Vox, multiview: bool, config: TrainConfig) -> None:
+    """Train mode and gradients for the learning parts.
+
+    Frozen encoder and decoder run in eval mode (batch-norm statistics kept) without gradients,
+    so that autograd records nothing through them and the optimizer leaves them unchanged.
+    """
     frozen = multiview and config.multiview_train == "fusion"
-    model.train()
+    model.train().requires_grad_(True)
     if frozen:
-        model.encoder.eval()
-        model.decoder.eval()
-    return frozen
+        for part in (model.encoder, model.decoder):
+            part.eval().requires_grad_(False)
 
 
 def _build_model(config: TrainConfig, device: torch.device) -> Pix2Vox:
@@ -313,14 +308,14 @@ def train(config: TrainConfig, *, resume: str | os.PathLike | None = None, progr
         multiview = epoch >= config.epochs
         data, batch_size = (multi, multi_batch) if multiview else (single, config.batch_size)
         data.set_epoch(epoch)
-        frozen = _set_mode(model, multiview, config)
+        _set_mode(model, multiview, config)
         order = _epoch_order(len(data), epoch, config.epoch_size, config.seed)
         loader = DataLoader(data, batch_size=batch_size, sampler=order, num_workers=config.num_workers, drop_last=len(order) > batch_size)
         began, losses, lr = time.time(), [], optimizer.param_groups[0]["lr"]
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.total_epochs}", disable=not progress, mininterval=5)
         for views, volumes in bar:
             views, volumes = views.to(device), volumes.to(device)
-            fused, refined = _forward(model, views, frozen_features=frozen)
+            fused, refined = _forward(model, views)
             loss = _loss(fused, refined, volumes)
             if not math.isfinite(loss.item()):
                 raise FloatingPointError(f"epoch {epoch + 1}: loss is {loss.item()}")
