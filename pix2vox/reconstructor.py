@@ -247,6 +247,25 @@ class Reconstructor:
             folder = self.save_pretrained(Path(scratch) / "model")
             return push_folder(folder, repo_id, token=token, private=private, revision=revision, commit_message=commit_message)
 
+    def export_onnx(self, path: str | os.PathLike, *, opset: int | None = None) -> Path:
+        """Write the network as an ONNX file for any number of objects and views (``pip install "pix2vox[onnx]"``).
+
+        Input ``views`` ``(batch, views, 3, 224, 224)`` (what :meth:`preprocess` returns, per
+        object), outputs ``volumes`` ``(batch, 32, 32, 32)``, ``coarse`` and ``weights``
+        ``(batch, views, 32, 32, 32)``; the file's metadata holds :meth:`config`. Run it with
+        :class:`pix2vox.onnx.OnnxReconstructor` (see :mod:`pix2vox.onnx`).
+
+        Args:
+            path: the ``.onnx`` file to write (replaced all or nothing).
+            opset: ONNX opset version (default :data:`pix2vox.onnx.OPSET`).
+
+        Returns:
+            The path written.
+        """
+        from .onnx import OPSET, export_network
+
+        return export_network(self.model, path, config=self.config(), opset=OPSET if opset is None else opset)
+
     @property
     def record(self) -> ModelRecord:
         """The record of the loaded checkpoint (registry metadata when known), with the current threshold."""

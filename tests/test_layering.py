@@ -12,6 +12,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "pix2vox"
 FORBIDDEN_IN_MODELS = (
     "pix2vox.cpu",  # the optimised inference package
+    "pix2vox.onnx",  # ONNX export and the onnxruntime runner wrap the networks, never the reverse
+    "pix2vox.demo",  # the web demo
     "pix2vox.reconstructor",
     "pix2vox.cli",
     "pix2vox.train",
