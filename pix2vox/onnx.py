@@ -22,7 +22,7 @@ Exporting needs the ``onnx`` and ``onnxscript`` packages, running needs ``onnxru
 :mod:`pix2vox.models`; this module imports them when a function needs them.
 
 Example:
-    >>> Reconstructor("pix2voxpp-f-synthetic").export_onnx("model.onnx")   # doctest: +SKIP
+    >>> Reconstructor("pix2voxpp-f-furniture").export_onnx("model.onnx")   # doctest: +SKIP
     >>> OnnxReconstructor("model.onnx").predict(["front.png", "side.png"])  # doctest: +SKIP
 """
 

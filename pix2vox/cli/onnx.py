@@ -26,7 +26,7 @@ graph: input  views   (batch, views, 3, 224, 224) float32, preprocessed as pix2v
        batch and views are dynamic; the model's config.json is in the metadata (key pix2vox_config)
 
 examples:
-  {PROG} -o pix2voxpp-f.onnx --model pix2voxpp-f-synthetic --verify
+  {PROG} -o pix2voxpp-f.onnx --model pix2voxpp-f-furniture --verify
   {PROG} -o pix2vox-a.onnx --model pix2vox-a --weights Pix2Vox-A-ShapeNet.pth --opset 17
   {PROG} -o mine.onnx --model runs/ppf/best
 """
