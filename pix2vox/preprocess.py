@@ -350,8 +350,36 @@ def _object_box(image: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None
     return np.array([ys.min(), xs.min(), ys.max() + 1, xs.max() + 1]), colour
 
 
+RENDERING_SIZE = 137
+"""Side of the ShapeNet renderings (3D-R2N2's) that ``crop_size`` is cut from."""
+
+_RENDERING_FILL = (0.45, 0.98)
+
+
+def _rendering_frame(image: np.ndarray, box: np.ndarray | None, config: PreprocessConfig) -> tuple[int, int, int] | None:
+    """``(top, left, side)`` of the central square that ``official`` would keep, when the view is
+    a square RGBA rendering framed like ShapeNet's: a transparent background and the object inside
+    that square, its longer side spanning 45-98 % of it. Otherwise ``None``.
+
+    Such renderings (ShapeNet's, ``pix2vox-synth``'s, ``pix2vox-dataset``'s) are what the
+    checkpoints were trained on; re-cropping them to ``object_fill`` would change their framing.
+    """
+    h, w = image.shape[:2]
+    if box is None or h != w or image.shape[2] != 4 or image[..., 3].min() >= 1:
+        return None
+    side = int(round(h * config.crop_size / RENDERING_SIZE))
+    y0 = x0 = (h - side) // 2
+    top, left, bottom, right = (int(v) for v in box)
+    inside = top >= y0 and left >= x0 and bottom <= y0 + side and right <= x0 + side
+    fill = max(bottom - top, right - left) / side
+    return (y0, x0, side) if inside and _RENDERING_FILL[0] <= fill <= _RENDERING_FILL[1] else None
+
+
 def auto_transform(image: np.ndarray, config: PreprocessConfig, device: torch.device | None = None) -> torch.Tensor:
     """Crop to the object, square it with a ShapeNet-like margin, composite on grey, normalise.
+
+    A square RGBA rendering already framed like ShapeNet's keeps its framing: its central square is
+    used, as ``official`` does (see :func:`_rendering_frame`).
 
     Args:
         image: ``(H, W, 3|4)`` float32 RGB(A) in [0, 1] (see :func:`load_image`).
@@ -363,14 +391,18 @@ def auto_transform(image: np.ndarray, config: PreprocessConfig, device: torch.de
     """
     h, w = image.shape[:2]
     box, colour = _object_box(image)
-    if box is None:
-        top, left, bottom, right = 0, 0, h, w
-        side = max(h, w)
+    frame = _rendering_frame(image, box, config)
+    if frame is not None:  # already framed like the training renderings: keep it, as official does
+        y0, x0, side = frame
     else:
-        top, left, bottom, right = (int(v) for v in box)
-        side = int(np.ceil(max(bottom - top, right - left) / config.object_fill))
-    cy, cx = (top + bottom) / 2, (left + right) / 2
-    y0, x0 = int(round(cy - side / 2)), int(round(cx - side / 2))
+        if box is None:
+            top, left, bottom, right = 0, 0, h, w
+            side = max(h, w)
+        else:
+            top, left, bottom, right = (int(v) for v in box)
+            side = int(np.ceil(max(bottom - top, right - left) / config.object_fill))
+        cy, cx = (top + bottom) / 2, (left + right) / 2
+        y0, x0 = int(round(cy - side / 2)), int(round(cx - side / 2))
     # Premultiplied RGBA on a transparent canvas: padding and antialiased resizing stay exact.
     rgba = np.concatenate([image[..., :3], image[..., 3:] if image.shape[2] == 4 else np.ones((h, w, 1), np.float32)], 2)
     if colour is not None:  # plain opaque background: pad with that colour, not transparency
