@@ -1,13 +1,15 @@
 """``pix2vox-heldout``: the held-out results and pictures of a checkpoint, as its model card shows them.
 
 Writes ``OUT/heldout.json`` (overall, per category and per model), ``OUT/heldout.md`` (the card's
-tables) and ``OUT/pictures/<category>.png`` (the median test model of the six largest categories
+tables), ``OUT/pose_check.json`` (one-view IoU with the output turned about y by 0/90/180/270°:
+highest unturned when checkpoint and data share a pose) and ``OUT/pictures/<category>.png`` (the median test model of the six largest categories
 beside its ground truth; the rule is :func:`pix2vox.heldout.median_objects`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,7 +56,7 @@ def _pictures(results, root: Path, out: Path, official, count: int) -> list[Path
 
 def _run(args: argparse.Namespace) -> int:
     from pix2vox.atomic import write_bytes_atomic
-    from pix2vox.heldout import heldout_results, save_json
+    from pix2vox.heldout import heldout_results, save_json, turned_ious
     from pix2vox.reconstructor import Reconstructor
 
     def load(mode: str) -> Reconstructor:
@@ -69,6 +71,10 @@ def _run(args: argparse.Namespace) -> int:
     (out / "pictures").mkdir(parents=True, exist_ok=True)
     say(args, f"wrote {save_json(results, out / 'heldout.json')}")
     say(args, f"wrote {write_bytes_atomic(out / 'heldout.md', results.to_markdown().encode())}")
+    turns = turned_ious(official, args.data)
+    say(args, "pose check, mean 1-view IoU with the output turned about y: "
+        + ", ".join(f"{angle}°: {score:.3f}" for angle, score in turns.items()))
+    write_bytes_atomic(out / "pose_check.json", (json.dumps(turns, indent=2) + "\n").encode())
     if args.pictures:
         for path in _pictures(results, Path(args.data), out / "pictures", official, args.pictures):
             say(args, f"wrote {path}")
