@@ -48,21 +48,10 @@ Loader = Callable[[str, str], "Reconstructor"]
 
 
 def default_model() -> str:
-    """The model the demo starts with: the checkpoint shipped with the package (no download needed).
+    """The model the demo starts with: the package's default, shipped with it (no download needed)."""
+    from .registry import DEFAULT_MODEL
 
-    The first registered record whose files lie in the package (``local_dir``); when none does,
-    :class:`~pix2vox.Reconstructor`'s own default.
-    """
-    import inspect
-
-    from .reconstructor import Reconstructor
-    from .registry import get_record, list_models
-
-    for name in list_models():
-        folder = get_record(name).local_dir
-        if folder is not None and Path(folder).is_dir():
-            return name
-    return str(inspect.signature(Reconstructor).parameters["model"].default)
+    return DEFAULT_MODEL
 
 
 def example_sets(folder: str | os.PathLike | None = None) -> dict[str, list[Path]]:

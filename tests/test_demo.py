@@ -61,7 +61,7 @@ def test_default_model_is_the_shipped_checkpoint():
     from pix2vox import get_record
 
     assert get_record(default_model()).local_dir is not None
-    assert set(example_sets()) == {"aeroplane", "chair"} and example_sets()["chair"] == CHAIR
+    assert set(example_sets()) == {"chair", "sofa"} and example_sets()["chair"] == CHAIR
 
 
 def test_predict_writes_the_files(prediction, demo):
