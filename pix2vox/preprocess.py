@@ -317,6 +317,11 @@ def official_transform(image: np.ndarray, config: PreprocessConfig, device: torc
     if h > crop and w > crop:
         top, left = (h - crop) // 2, (w - crop) // 2
         image = image[top : top + crop, left : left + crop]
+    return _resize_and_paint(image, config, device)
+
+
+def _resize_and_paint(image: np.ndarray, config: PreprocessConfig, device: torch.device | None) -> torch.Tensor:
+    """The official transform after its crop: resize all channels, paint alpha-0 pixels grey, normalise."""
     chw = resize_linear(_upload(image, device), config.image_size)
     rgb = chw[:3]
     if chw.shape[0] == 4:
@@ -378,8 +383,9 @@ def _rendering_frame(image: np.ndarray, box: np.ndarray | None, config: Preproce
 def auto_transform(image: np.ndarray, config: PreprocessConfig, device: torch.device | None = None) -> torch.Tensor:
     """Crop to the object, square it with a ShapeNet-like margin, composite on grey, normalise.
 
-    A square RGBA rendering already framed like ShapeNet's keeps its framing: its central square is
-    used, as ``official`` does (see :func:`_rendering_frame`).
+    A square RGBA rendering already framed like ShapeNet's goes through the official transform of
+    its central square instead, the transform the checkpoints were trained with (see
+    :func:`_rendering_frame`).
 
     Args:
         image: ``(H, W, 3|4)`` float32 RGB(A) in [0, 1] (see :func:`load_image`).
@@ -392,17 +398,17 @@ def auto_transform(image: np.ndarray, config: PreprocessConfig, device: torch.de
     h, w = image.shape[:2]
     box, colour = _object_box(image)
     frame = _rendering_frame(image, box, config)
-    if frame is not None:  # already framed like the training renderings: keep it, as official does
+    if frame is not None:  # already framed like the training renderings: the official transform
         y0, x0, side = frame
+        return _resize_and_paint(image[y0 : y0 + side, x0 : x0 + side], config, device)
+    if box is None:
+        top, left, bottom, right = 0, 0, h, w
+        side = max(h, w)
     else:
-        if box is None:
-            top, left, bottom, right = 0, 0, h, w
-            side = max(h, w)
-        else:
-            top, left, bottom, right = (int(v) for v in box)
-            side = int(np.ceil(max(bottom - top, right - left) / config.object_fill))
-        cy, cx = (top + bottom) / 2, (left + right) / 2
-        y0, x0 = int(round(cy - side / 2)), int(round(cx - side / 2))
+        top, left, bottom, right = (int(v) for v in box)
+        side = int(np.ceil(max(bottom - top, right - left) / config.object_fill))
+    cy, cx = (top + bottom) / 2, (left + right) / 2
+    y0, x0 = int(round(cy - side / 2)), int(round(cx - side / 2))
     # Premultiplied RGBA on a transparent canvas: padding and antialiased resizing stay exact.
     rgba = np.concatenate([image[..., :3], image[..., 3:] if image.shape[2] == 4 else np.ones((h, w, 1), np.float32)], 2)
     if colour is not None:  # plain opaque background: pad with that colour, not transparency
