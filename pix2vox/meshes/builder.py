@@ -111,6 +111,7 @@ def find_models(root: str | os.PathLike[str]) -> list[MeshModel]:
 
     Raises:
         FileNotFoundError: ``root`` is not a folder.
+        MeshError: A ``meta.json`` is not valid JSON.
     """
     root = Path(root)
     if not root.is_dir():
@@ -125,7 +126,10 @@ def find_models(root: str | os.PathLike[str]) -> list[MeshModel]:
                 logger.warning("%s: skipped, %d mesh files (a model folder holds one)", folder, len(files))
                 continue
             meta_path = folder / META_FILE
-            meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+            except (ValueError, UnicodeDecodeError) as error:
+                raise MeshError(f"{meta_path}: not a JSON object ({error})") from None
             models.append(MeshModel(category.name, folder.name, files[0], meta))
     return models
 
@@ -172,9 +176,9 @@ def build_model(root: Path, model: MeshModel, tax_id: str, seed: int, config: Me
     mesh = load_mesh(model.path, _rotation(model, config))
     voxels = voxelize_mesh(mesh.triangles, config.resolution)
     rng = _model_rng(seed, model.model_id)
-    corners = mesh.triangles.reshape(-1, 3)
-    hull = np.array(np.meshgrid(*zip(corners.min(axis=0), corners.max(axis=0)), indexing="ij")).reshape(3, -1).T
-    views = sample_views(hull, rng, config)
+    points = mesh.triangles.reshape(-1, 3)
+    box_corners = np.array(np.meshgrid(*zip(points.min(axis=0), points.max(axis=0)), indexing="ij")).reshape(3, -1).T
+    views = sample_views(box_corners, rng, config)
     images = []
     for view in views:
         shown, lighting = mesh, Lighting()
