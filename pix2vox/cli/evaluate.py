@@ -15,7 +15,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, say, threshold
+from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, threshold
 from pix2vox.metrics import DEFAULT_THRESHOLDS
 from pix2vox.registry import list_models
 
