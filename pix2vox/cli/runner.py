@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -108,6 +109,19 @@ def _on_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated
 
 
+def _exit_process(status: int) -> NoReturn:
+    """End the process now with ``status``, its output flushed.
+
+    After a ``KeyboardInterrupt`` that passed through Python code run from C (``PyRun_*``, as
+    PyTorch's extensions do), CPython marks it "unhandled" even when it was caught, and at exit
+    kills itself with ``SIGINT``: status -2 instead of 130. Leaving before that check keeps the
+    documented status. Files were already committed or discarded by then.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def run_cli(
     prog: str,
     parser: argparse.ArgumentParser,
@@ -122,13 +136,29 @@ def run_cli(
         prog: program name, the prefix of every line on stderr.
         parser: the program's parser (a :class:`OneLineParser`).
         command: runs the parsed arguments; returns the exit status.
-        argv: arguments without the program name (default: ``sys.argv[1:]``).
+        argv: arguments without the program name; ``None`` (a console script, ``python -m``)
+            means ``sys.argv[1:]`` and that this process is the program: when interrupted or
+            terminated it then ends at once with 130 or 143 (see :func:`_exit_process`).
         default_level: log level without ``-v``/``-q``.
 
     Returns:
         ``command``'s exit status; 0 after ``--help``/``--version``; 2 for a mistake in the
         arguments or inputs; 130 when interrupted (Ctrl-C), 143 when terminated (``SIGTERM``).
     """
+    status = _run_cli(prog, parser, command, argv, default_level=default_level)
+    if argv is None and status in (EXIT_INTERRUPTED, EXIT_TERMINATED):  # this process is the program
+        _exit_process(status)
+    return status
+
+
+def _run_cli(
+    prog: str,
+    parser: argparse.ArgumentParser,
+    command: Callable[[argparse.Namespace], int],
+    argv: Sequence[str] | None,
+    *,
+    default_level: int,
+) -> int:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{prog}: %(levelname)s: %(message)s"))
     logger = logging.getLogger("pix2vox")
