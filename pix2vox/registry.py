@@ -153,7 +153,7 @@ _REGISTRY: dict[str, ModelRecord] = {
             name="pix2voxpp-f-furniture",
             architecture=ARCHITECTURES["pix2voxpp-f"],
             local_dir=SHIPPED / "pix2voxpp-f-furniture",
-            # Objects span 75 % of the 128-pixel crop in the median training rendering (measured).
+            # Its training renderings' objects span about three quarters of the 128-pixel crop.
             preprocess=PreprocessConfig(object_fill=0.75),
             paper=PIX2VOXPP_PAPER,
             num_params=4_843_245,
