@@ -18,9 +18,11 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
+
 from pix2vox.errors import DatasetError
 
-__all__ = ["SPLITS", "Taxonomy", "load_taxonomies", "split_counts", "taxonomy_entry"]
+__all__ = ["SPLITS", "Taxonomy", "load_taxonomies", "random_splits", "split_counts", "taxonomy_entry"]
 
 SPLITS = ("train", "val", "test")
 
@@ -76,6 +78,24 @@ def taxonomy_entry(taxonomy: Taxonomy, baseline: dict | None = None) -> dict:
         "taxonomy_name": taxonomy.taxonomy_name,
         "baseline": baseline or {},
         **{split: list(taxonomy.splits.get(split, [])) for split in SPLITS},
+    }
+
+
+def random_splits(ids: list[str], rng: np.random.Generator, fractions: tuple[float, float, float]) -> dict[str, list[str]]:
+    """Splits one category's model ids at random: train, val and test sizes from :func:`split_counts`,
+    each split sorted.
+
+    Args:
+        ids: The category's model ids, in a fixed order (the draw permutes that order).
+        rng: Source of the permutation.
+        fractions: Train, val and test fractions.
+    """
+    order = [ids[i] for i in rng.permutation(len(ids))]
+    n_train, n_val, _ = split_counts(len(ids), fractions)
+    return {
+        "train": sorted(order[:n_train]),
+        "val": sorted(order[n_train : n_train + n_val]),
+        "test": sorted(order[n_train + n_val :]),
     }
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import hashlib
-import io
 import json
 import logging
 import math
@@ -32,17 +31,16 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 from tqdm import tqdm
 
-from pix2vox.datasets.taxonomy import Taxonomy, split_counts, taxonomy_entry
+from pix2vox.datasets.taxonomy import Taxonomy, random_splits, taxonomy_entry
 from pix2vox.exchange.binvox import encode_binvox
 from pix2vox.layout import write_files
 from pix2vox.meshes.categories import taxonomy_id
 from pix2vox.meshes.load import FRONTS, MESH_SUFFIXES, MeshError, TexturedMesh, load_mesh, turn_about_y
 from pix2vox.meshes.raster import Lighting, rasterize
 from pix2vox.meshes.voxelize import voxelize_mesh
-from pix2vox.synth.dataset import RENDERING_DIR, TAXONOMY_FILE, VOXEL_DIR, SynthConfig, sample_views
+from pix2vox.synth.dataset import RENDERING_DIR, TAXONOMY_FILE, VOXEL_DIR, SynthConfig, rendering_files, sample_views
 
 __all__ = ["FRONTS", "MeshDatasetConfig", "MeshModel", "build_dataset", "find_models"]
 
@@ -152,12 +150,6 @@ def _random_tint(mesh: TexturedMesh, rng: np.random.Generator) -> TexturedMesh:
     return dataclasses.replace(mesh, colors=np.clip(mesh.colors * tint, 0.0, 1.0).astype(np.float32))
 
 
-def _png(image: NDArray[np.uint8]) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image, mode="RGBA").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _writer(data: bytes):
     return lambda path: path.write_bytes(data)
 
@@ -185,11 +177,7 @@ def build_model(root: Path, model: MeshModel, tax_id: str, seed: int, config: Me
         if config.randomize:
             shown, lighting = _random_tint(mesh, rng), _random_lighting(rng)
         images.append(rasterize(shown, view, config.size, lighting=lighting, supersample=config.supersample))
-    names = [f"{i:02d}.png" for i in range(len(views))]
-    files = {name: _writer(_png(image)) for name, image in zip(names, images)}
-    files["renderings.txt"] = _writer("".join(f"{n}\n" for n in names).encode())
-    lines = [f"{v.azimuth:.4f} {v.elevation:.4f} 0 {v.distance:.4f} {v.fov:g}\n" for v in views]
-    files["rendering_metadata.txt"] = _writer("".join(lines).encode())
+    files = {name: _writer(data) for name, data in rendering_files(images, views).items()}
     payload = encode_binvox(voxels, translate=(-0.5, -0.5, -0.5), scale=1.0)
     write_files(root / VOXEL_DIR / tax_id / model.model_id, {"model.binvox": _writer(payload)})
     write_files(root / RENDERING_DIR / tax_id / model.model_id / "rendering", files)
@@ -220,13 +208,7 @@ def _splits(models: Sequence[MeshModel], seed: int, fractions: tuple[float, floa
     result = {}
     for category in dict.fromkeys(m.category for m in models):
         ids = sorted(m.model_id for m in models if m.category == category)
-        order = [ids[i] for i in rng.permutation(len(ids))]
-        n_train, n_val, _ = split_counts(len(ids), fractions)
-        result[category] = {
-            "train": sorted(order[:n_train]),
-            "val": sorted(order[n_train : n_train + n_val]),
-            "test": sorted(order[n_train + n_val :]),
-        }
+        result[category] = random_splits(ids, rng, fractions)
     return result
 
 

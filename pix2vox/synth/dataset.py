@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from PIL import Image
 from tqdm import tqdm
 
-from pix2vox.datasets.taxonomy import Taxonomy, split_counts, taxonomy_entry
+from pix2vox.datasets.taxonomy import Taxonomy, random_splits, taxonomy_entry
 from pix2vox.atomic import write_bytes_atomic
 from pix2vox.exchange.binvox import encode_binvox
 from pix2vox.synth.geometry import Part, voxelize
@@ -50,6 +50,7 @@ __all__ = [
     "generate_dataset",
     "generate_object",
     "plan_objects",
+    "rendering_files",
     "sample_views",
 ]
 
@@ -205,6 +206,17 @@ def _png(image: NDArray[np.uint8]) -> bytes:
     return buffer.getvalue()
 
 
+def rendering_files(images: Sequence[NDArray[np.uint8]], views: Sequence[View]) -> dict[str, bytes]:
+    """The files of a ``rendering/`` folder: ``NN.png`` per image, ``renderings.txt`` and
+    ``rendering_metadata.txt`` (``azimuth elevation 0 distance fov`` per view)."""
+    names = [f"{i:02d}.png" for i in range(len(views))]
+    files = {name: _png(image) for name, image in zip(names, images)}
+    files["renderings.txt"] = "".join(f"{n}\n" for n in names).encode()
+    lines = [f"{v.azimuth:.4f} {v.elevation:.4f} 0 {v.distance:.4f} {v.fov:g}\n" for v in views]
+    files["rendering_metadata.txt"] = "".join(lines).encode()
+    return files
+
+
 def write_object(root: Path, obj: SynthObject) -> None:
     """Writes one object's renderings, metadata and voxels under ``root`` (atomically per file)."""
     taxonomy_id = CATEGORIES[obj.category].taxonomy_id
@@ -212,12 +224,8 @@ def write_object(root: Path, obj: SynthObject) -> None:
     voxel_dir = root / VOXEL_DIR / taxonomy_id / obj.model_id
     render_dir.mkdir(parents=True, exist_ok=True)
     voxel_dir.mkdir(parents=True, exist_ok=True)
-    names = [f"{i:02d}.png" for i in range(len(obj.views))]
-    for name, image in zip(names, obj.images):
-        write_bytes_atomic(render_dir / name, _png(image))
-    write_bytes_atomic(render_dir / "renderings.txt", "".join(f"{n}\n" for n in names).encode())
-    lines = [f"{v.azimuth:.4f} {v.elevation:.4f} 0 {v.distance:.4f} {v.fov:g}\n" for v in obj.views]
-    write_bytes_atomic(render_dir / "rendering_metadata.txt", "".join(lines).encode())
+    for name, data in rendering_files(obj.images, obj.views).items():
+        write_bytes_atomic(render_dir / name, data)
     payload = encode_binvox(obj.voxels, translate=(-0.5, -0.5, -0.5), scale=1.0)
     write_bytes_atomic(voxel_dir / "model.binvox", payload)
 
@@ -235,13 +243,7 @@ def _taxonomies(
     entries = []
     for name in dict.fromkeys(category for _, category, _ in plan):
         ids = [model_id for _, category, model_id in plan if category == name]
-        order = [ids[i] for i in rng.permutation(len(ids))]
-        n_train, n_val, _ = split_counts(len(ids), config.splits)
-        splits = {
-            "train": sorted(order[:n_train]),
-            "val": sorted(order[n_train : n_train + n_val]),
-            "test": sorted(order[n_train + n_val :]),
-        }
+        splits = random_splits(ids, rng, config.splits)
         entries.append(taxonomy_entry(Taxonomy(CATEGORIES[name].taxonomy_id, name, splits)))
     return entries
 
