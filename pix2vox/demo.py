@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .batch.inputs import IMAGE_SUFFIXES
 from .errors import Pix2VoxError
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ __all__ = ["Demo", "Prediction", "Rendering", "build_app", "default_model", "exa
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 """The examples folder of a checkout (``examples/<object>/*.png``); absent from installed wheels."""
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MAX_VIEWS = 24
 """Most views one upload may have (the network's cost grows with each)."""
 

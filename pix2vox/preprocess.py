@@ -12,13 +12,14 @@ Two modes share one configuration (:class:`PreprocessConfig`, stored with each c
   resized with antialiasing, alpha-composited onto the grey background, then normalised the
   same way, in BGR.
 
-Views may be file paths, ``PIL.Image`` objects, numpy arrays ``(H, W)``, ``(H, W, 3)`` or
-``(H, W, 4)`` (RGB(A), uint8, uint16 or float in [0, 1]), or tensors ``(C, H, W)`` with C in
-{1, 3, 4} (RGB(A), uint8 or float in [0, 1]).
+Views may be file paths, the bytes of an image file (:class:`EncodedImage`), ``PIL.Image``
+objects, numpy arrays ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` (RGB(A), uint8, uint16 or float
+in [0, 1]), or tensors ``(C, H, W)`` with C in {1, 3, 4} (RGB(A), uint8 or float in [0, 1]).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import warnings
@@ -47,7 +48,19 @@ JPEGs through ``Image.draft``, others with ``Image.reduce``. Smaller images are 
 
 _BLANK_TOLERANCE = 0.08  # colour difference that separates an object from a plain background
 
-View = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
+@dataclass(frozen=True)
+class EncodedImage:
+    """A view given as the bytes of an image file (fetched from object storage, a database, …).
+
+    Read exactly as the file would be, with the same limits and checks; ``name`` (e.g. its URI)
+    names the image in warnings and error messages.
+    """
+
+    data: bytes
+    name: str
+
+
+View = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor, EncodedImage]
 """Anything accepted as one view."""
 
 Mode = Literal["official", "auto"]
@@ -96,6 +109,8 @@ class PreprocessConfig:
 
 
 def _name(view: Any) -> str:
+    if isinstance(view, EncodedImage):
+        return view.name
     return os.fspath(view) if isinstance(view, (str, os.PathLike)) else f"<{type(view).__name__}>"
 
 
@@ -127,12 +142,12 @@ def _array_to_float(array: np.ndarray, name: str) -> np.ndarray:
     raise ImageError(f"{name}: unsupported array dtype {array.dtype} (use uint8, uint16 or float in [0, 1])")
 
 
-def _open_file(path: Path, name: str, exif_transpose: bool) -> np.ndarray:
-    """Decode an image file, refusing it from its header when it has more than :data:`MAX_PIXELS`."""
+def _open_file(source: Path | io.BytesIO, name: str, exif_transpose: bool) -> np.ndarray:
+    """Decode an image file (or its bytes), refusing it from its header when it has more than :data:`MAX_PIXELS`."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 width, height = image.size
                 if MAX_PIXELS is not None and width * height > MAX_PIXELS:
                     raise ImageError(
@@ -176,7 +191,8 @@ def load_image(view: View, *, exif_transpose: bool = True) -> np.ndarray:
     animated GIF, a multi-page TIFF) the first is used, with a logged warning naming the file.
 
     Args:
-        view: a path, ``PIL.Image``, numpy array (HWC, RGB(A)) or tensor (CHW, RGB(A)).
+        view: a path, :class:`EncodedImage`, ``PIL.Image``, numpy array (HWC, RGB(A)) or
+            tensor (CHW, RGB(A)).
             Float arrays and tensors must lie in [0, 1] (divide 0–255 data by 255, or pass uint8).
         exif_transpose: apply the EXIF orientation of files and PIL images.
 
@@ -193,6 +209,8 @@ def load_image(view: View, *, exif_transpose: bool = True) -> np.ndarray:
         if not path.is_file():
             raise ImageError(f"{name}: no such file")
         array = _open_file(path, name, exif_transpose)
+    elif isinstance(view, EncodedImage):
+        array = _open_file(io.BytesIO(view.data), name, exif_transpose)
     elif isinstance(view, Image.Image):
         array = _pil_to_array(view, exif_transpose=exif_transpose)
     elif isinstance(view, torch.Tensor):
@@ -206,6 +224,11 @@ def load_image(view: View, *, exif_transpose: bool = True) -> np.ndarray:
         array = _array_to_float(view, name)
     else:
         raise ImageError(f"{name}: not an image (expected a path, PIL image, array or tensor)")
+    return _checked(array, name)
+
+
+def _checked(array: np.ndarray, name: str) -> np.ndarray:
+    """A decoded view as ``(H, W, 3 or 4)`` float32 in [0, 1], or an ImageError naming it."""
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4) or min(array.shape[:2]) < 1:
@@ -455,7 +478,7 @@ def preprocess(
     """
     if mode not in MODES:
         raise ValueError(f"unknown preprocess mode {mode!r}; expected one of {', '.join(MODES)}")
-    if isinstance(views, (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)) or not isinstance(views, Iterable):
+    if isinstance(views, (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor, EncodedImage)) or not isinstance(views, Iterable):
         views = [views]
     transform = official_transform if mode == "official" else auto_transform
     exif = config.exif_transpose and mode == "auto"

@@ -22,7 +22,7 @@ from .errors import CheckpointError
 from .hub import PushReport, download_folder, push_folder, resolve_weights
 from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
 from .models import Architecture, Pix2Vox
-from .preprocess import MODES, Mode, View, preprocess
+from .preprocess import MODES, EncodedImage, Mode, View, preprocess
 from .registry import DEFAULT_MODEL, ModelRecord, find_repo, get_record, list_models
 from .result import Result
 
@@ -58,8 +58,15 @@ def _check_options(mode: str, dtype: torch.dtype, device: str | torch.device) ->
     return resolved
 
 
+def _object_views(views: object) -> list[View] | torch.Tensor:
+    """One object's views as a list, or as given when already preprocessed (a 4-D tensor)."""
+    if isinstance(views, torch.Tensor) and views.dim() == 4:
+        return views
+    return [views] if _is_single_view(views) else list(views)  # type: ignore[call-overload]
+
+
 def _is_single_view(views: object) -> bool:
-    return isinstance(views, (str, os.PathLike, np.ndarray, torch.Tensor)) or hasattr(views, "getpixel")
+    return isinstance(views, (str, os.PathLike, np.ndarray, torch.Tensor, EncodedImage)) or hasattr(views, "getpixel")
 
 
 class Reconstructor:
@@ -349,7 +356,8 @@ class Reconstructor:
         images are read and preprocessed one batch at a time.
 
         Args:
-            objects: one entry per object, each a view or a sequence of views.
+            objects: one entry per object, each a view, a sequence of views, or its views
+                already preprocessed (the ``(V, 3, S, S)`` tensor of :meth:`preprocess`).
             batch_size: objects per forward pass.
             progress: show a progress bar (default: when there is more than one batch).
             details: also return per-view coarse volumes and fusion weights.
@@ -359,7 +367,7 @@ class Reconstructor:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        objects = [[views] if _is_single_view(views) else list(views) for views in objects]
+        objects = [_object_views(views) for views in objects]
         show = len(objects) > batch_size if progress is None else progress
         chunks = [objects[start : start + batch_size] for start in range(0, len(objects), batch_size)]
         results: list[Result] = []

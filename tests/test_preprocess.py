@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from pix2vox import ImageError, PreprocessConfig
-from pix2vox.preprocess import load_image, preprocess
+from pix2vox.preprocess import EncodedImage, load_image, preprocess
 from pix2vox.testing import make_rendering
 
 from .reference import opencv_official
@@ -179,3 +179,18 @@ def test_auto_keeps_the_framing_of_shapenet_like_renderings():
     opaque = image.copy()
     opaque[..., 3] = 1.0
     assert _rendering_frame(opaque, _object_box(opaque)[0], config) is None
+
+
+def test_encoded_image_reads_as_its_file(rendering_files):
+    """The bytes of a file (as fetched from object storage) give exactly what the file gives."""
+    path = rendering_files[0]
+    encoded = EncodedImage(path.read_bytes(), "s3://bucket/00.png")
+    np.testing.assert_array_equal(load_image(encoded), load_image(path))
+    config = PreprocessConfig()
+    for mode in ("auto", "official"):
+        torch.testing.assert_close(preprocess([encoded], config, mode), preprocess([path], config, mode), rtol=0, atol=0)
+
+
+def test_encoded_image_errors_name_it():
+    with pytest.raises(ImageError, match=r"^s3://bucket/broken.png: not a readable image"):
+        load_image(EncodedImage(b"\x89PNG\r\n\x1a\n truncated", "s3://bucket/broken.png"))

@@ -162,3 +162,14 @@ def test_bad_arguments(original_checkpoint) -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             Reconstructor("pix2voxpp-f", weights=path, device="cuda")
+
+
+def test_predict_batch_takes_preprocessed_views(original_checkpoint, rendering_files):
+    """An object may be given as the (V, 3, 224, 224) tensor of Reconstructor.preprocess."""
+    rec = Reconstructor("pix2voxpp-f", weights=original_checkpoint("pix2voxpp-f"), device="cpu")
+    views = rendering_files[:3]
+    direct, prepared = rec.predict_batch([views, rendering_files[3]], progress=False), rec.predict_batch(
+        [rec.preprocess(views), rec.preprocess([rendering_files[3]])], progress=False
+    )
+    for a, b in zip(direct, prepared):
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, say, threshold
+from pix2vox.batch.inputs import IMAGE_SUFFIXES
 from pix2vox.formats import SUPPORTED_FORMATS, VOLUME_FORMATS
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 PROG = "pix2vox-export"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 DEFAULT_BATCH_FORMAT = "obj"
 DEFAULT_MODEL = "pix2voxpp-f-furniture"  # = pix2vox.registry.DEFAULT_MODEL (tested); the registry is heavy to import
 # A binvox grid holds only 0 and 1, so any threshold selects the same voxels;
@@ -172,16 +172,14 @@ def _check_folder(folder: Path) -> None:
 
 
 def _object_folders(folder: Path) -> list[tuple[str, list[Path]]]:
-    """(name, sorted image paths) for each non-hidden sub-folder of ``folder``."""
-    objects = []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        views = sorted(p for p in sub.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        if not views:
-            raise UsageError(f"{sub}: no images ({', '.join(IMAGE_SUFFIXES)})")
-        objects.append((sub.name, views))
-    if not objects:
-        raise UsageError(f"{folder}: no sub-folders with images (batch mode expects FOLDER/<object>/<view>.png)")
-    return objects
+    """(name, sorted image paths) for each non-hidden sub-folder of ``folder``; each must hold images."""
+    from pix2vox.batch.inputs import object_folders
+
+    objects = object_folders(folder)
+    for item in objects:
+        if not item.views:
+            raise UsageError(f"{folder / item.object_id}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return [(item.object_id, [Path(view) for view in item.views]) for item in objects]
 
 
 def _write(
