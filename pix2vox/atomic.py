@@ -74,13 +74,15 @@ def _process_alive(pid: int) -> bool:
 
 
 def _remove_leftovers(target: Path) -> None:
-    """Delete temporaries of ``target`` whose writing process no longer exists."""
-    prefix = f".{target.name}{TEMPORARY_MARK}"
+    """Delete temporaries of ``target`` whose writing process no longer exists.
+
+    Also the temporaries of those temporaries (``..<name>.pix2vox-tmp-…``): a writer that stages
+    its own file inside a staged one leaves both when it is killed.
+    """
+    leftover = re.compile(r"\.+" + re.escape(target.name) + _LEFTOVER.pattern)
     with contextlib.suppress(OSError):
         for entry in os.scandir(target.parent):
-            if not entry.name.startswith(prefix):
-                continue
-            found = _LEFTOVER.match(entry.name, len(target.name) + 1)
+            found = leftover.match(entry.name)
             if found and not _process_alive(int(found.group(1))):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)

@@ -80,6 +80,19 @@ def test_leftover_of_a_killed_run_is_named_clearly_and_removed_by_the_next_write
     assert names(tmp_path) == ["chair.obj"] and target.read_text() == "new"
 
 
+def test_nested_leftovers_of_a_killed_writer_are_removed_too(tmp_path: Path) -> None:
+    """A writer that stages a file inside a staged one (write_volume inside StagedFiles) leaves two when killed."""
+    outer = f".chair.npz{TEMPORARY_MARK}999999999-7f240e8c.npz"
+    inner = f".{outer}{TEMPORARY_MARK}999999999-cdff7a93.npz"
+    alive = f".chair.npz{TEMPORARY_MARK}{os.getpid()}-00000000.npz"  # a running writer's: kept
+    other = f"..other.npz{TEMPORARY_MARK}999999999-00000000.npz"  # another target's: kept
+    for name in (outer, inner, alive, other):
+        (tmp_path / name).write_bytes(b"partial")
+    with StagedFiles() as files:
+        files.stage(tmp_path / "chair.npz").write_bytes(b"new")
+    assert names(tmp_path) == sorted([alive, other, "chair.npz"])
+
+
 def test_a_folder_in_place_of_the_target_is_refused(tmp_path: Path) -> None:
     (tmp_path / "out.obj").mkdir()
     with pytest.raises(IsADirectoryError):

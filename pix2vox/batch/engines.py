@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -209,7 +210,8 @@ def ray_session(address: str | None = None, *, progress: bool = True) -> Iterato
     if started:
         ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=progress)
     ray.data.DataContext.get_current().enable_progress_bars = progress
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # not its execution plans and log paths
+    # Not its execution plans, log paths and "progress bars disabled" notices.
+    logging.getLogger("ray.data").setLevel(logging.WARNING if progress else logging.ERROR)
     try:
         yield
     finally:
@@ -221,9 +223,10 @@ def _ray_tables(objects: Sequence[ObjectViews], *, workers: int, gpus_per_worker
     import ray.data
 
     table = objects_table(objects)
-    size = options["batch_size"]  # a block per batch, so that every actor gets work at once
+    # A block per batch, and batches small enough that every actor gets work from the start.
+    size = max(1, min(options.pop("batch_size"), math.ceil(table.num_rows / workers)))
     blocks = [table.slice(start, size) for start in range(0, table.num_rows, size)]
-    ds = reconstruct_dataset(ray.data.from_arrow(blocks), concurrency=workers, num_gpus=gpus_per_worker, **options)
+    ds = reconstruct_dataset(ray.data.from_arrow(blocks), concurrency=workers, num_gpus=gpus_per_worker, batch_size=size, **options)
     yield from ds.iter_batches(batch_size=None, batch_format="pyarrow")
 
 
