@@ -199,3 +199,43 @@ def test_default_model_is_the_registry_default():
     from pix2vox.registry import DEFAULT_MODEL as REGISTRY_DEFAULT
 
     assert DEFAULT_MODEL == REGISTRY_DEFAULT == EXPORT_DEFAULT
+
+
+@pytest.fixture
+def s3_bucket(monkeypatch):
+    """An S3-compatible server on 127.0.0.1 (moto) with a bucket; pyarrow finds it through AWS_ENDPOINT_URL."""
+    pytest.importorskip("pyarrow.fs").S3FileSystem  # noqa: B018 - pyarrow built with S3
+    server_module = pytest.importorskip("moto.server", reason="the S3 test needs moto[server] (pip install -e '.[dev]')")
+    boto3 = pytest.importorskip("boto3")
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    for name, value in dict(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                            AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true").items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3", endpoint_url=endpoint)
+    client.create_bucket(Bucket="renders")
+    yield client
+    server.stop()
+
+
+def test_views_and_manifest_on_object_storage(s3_bucket, tmp_path, rendering_files, weights, expected):
+    """s3:// views and an s3:// manifest, read through pyarrow from a local S3 server."""
+    lines = ["object_id,view"]
+    for name, indices in OBJECTS.items():
+        for j, i in enumerate(indices):
+            key = f"{name}/{j:02d}.png"
+            s3_bucket.put_object(Bucket="renders", Key=key, Body=rendering_files[i].read_bytes())
+            lines.append(f"{name},s3://renders/{key}")
+    lines.append("gone,s3://renders/gone/00.png")
+    s3_bucket.put_object(Bucket="renders", Key="manifest.csv", Body="\n".join(lines).encode())
+
+    objects = read_objects("s3://renders/manifest.csv")
+    assert [item.object_id for item in objects] == [*OBJECTS, "gone"]
+    summary = run_batch(objects, tmp_path / "out", output_format="npz", model=MODEL, weights=weights, device="cpu", progress=False)
+    assert summary.failed == ["gone"]
+    results = rows(tmp_path / "out")
+    assert results["gone"]["error"] == "s3://renders/gone/00.png: no such file"
+    for name in OBJECTS:
+        np.testing.assert_allclose(np.load(tmp_path / "out" / f"{name}.npz")["probabilities"], expected[name], atol=1e-5)
