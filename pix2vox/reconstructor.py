@@ -58,13 +58,6 @@ def _check_options(mode: str, dtype: torch.dtype, device: str | torch.device) ->
     return resolved
 
 
-def _object_views(views: object) -> list[View] | torch.Tensor:
-    """One object's views as a list, or as given when already preprocessed (a 4-D tensor)."""
-    if isinstance(views, torch.Tensor) and views.dim() == 4:
-        return views
-    return [views] if _is_single_view(views) else list(views)  # type: ignore[call-overload]
-
-
 def _is_single_view(views: object) -> bool:
     return isinstance(views, (str, os.PathLike, np.ndarray, torch.Tensor, EncodedImage)) or hasattr(views, "getpixel")
 
@@ -349,6 +342,7 @@ class Reconstructor:
         batch_size: int = 8,
         progress: bool | None = None,
         details: bool = False,
+        preprocessed: bool = False,
     ) -> list[Result]:
         """Reconstruct many objects, ``batch_size`` objects per forward pass.
 
@@ -356,18 +350,26 @@ class Reconstructor:
         images are read and preprocessed one batch at a time.
 
         Args:
-            objects: one entry per object, each a view, a sequence of views, or its views
-                already preprocessed (the ``(V, 3, S, S)`` tensor of :meth:`preprocess`).
+            objects: one entry per object, each a view or a sequence of views.
             batch_size: objects per forward pass.
             progress: show a progress bar (default: when there is more than one batch).
             details: also return per-view coarse volumes and fusion weights.
+            preprocessed: each object is already the ``(V, 3, S, S)`` tensor that
+                :meth:`preprocess` returned for it (checked by shape).
 
         Returns:
             One :class:`Result` per object, in order.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        objects = [_object_views(views) for views in objects]
+        if preprocessed:
+            side = self.preprocess_config.image_size
+            for views in objects:
+                if not isinstance(views, torch.Tensor) or views.dim() != 4 or tuple(views.shape[1:]) != (3, side, side):
+                    shape = tuple(views.shape) if isinstance(views, torch.Tensor) else type(views).__name__
+                    raise ValueError(f"preprocessed objects are (V, 3, {side}, {side}) tensors from preprocess(), got {shape}")
+        else:
+            objects = [[views] if _is_single_view(views) else list(views) for views in objects]
         show = len(objects) > batch_size if progress is None else progress
         chunks = [objects[start : start + batch_size] for start in range(0, len(objects), batch_size)]
         results: list[Result] = []

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from pix2vox import Reconstructor, Result, UnknownModelError, get_record, list_models
+from pix2vox import ImageError, Reconstructor, Result, UnknownModelError, get_record, list_models
 
 from .conftest import VARIANTS
 from .golden.make_golden import GOLDEN, SAMPLE, golden_outputs, write_images
@@ -165,11 +165,14 @@ def test_bad_arguments(original_checkpoint) -> None:
 
 
 def test_predict_batch_takes_preprocessed_views(original_checkpoint, rendering_files):
-    """An object may be given as the (V, 3, 224, 224) tensor of Reconstructor.preprocess."""
+    """preprocessed=True: each object is the (V, 3, 224, 224) tensor of Reconstructor.preprocess."""
     rec = Reconstructor("pix2voxpp-f", weights=original_checkpoint("pix2voxpp-f"), device="cpu")
     views = rendering_files[:3]
-    direct, prepared = rec.predict_batch([views, rendering_files[3]], progress=False), rec.predict_batch(
-        [rec.preprocess(views), rec.preprocess([rendering_files[3]])], progress=False
-    )
+    direct = rec.predict_batch([views, rendering_files[3]], progress=False)
+    prepared = rec.predict_batch([rec.preprocess(views), rec.preprocess([rendering_files[3]])], progress=False, preprocessed=True)
     for a, b in zip(direct, prepared):
         np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
+    with pytest.raises(ValueError, match=r"preprocessed objects are \(V, 3, 224, 224\) tensors.*got \(2, 3, 137, 137\)"):
+        rec.predict_batch([torch.rand(2, 3, 137, 137)], preprocessed=True)
+    with pytest.raises(ImageError):  # without the flag a 4-D tensor is not taken for network input
+        rec.predict_batch([torch.rand(2, 3, 224, 224)], progress=False)

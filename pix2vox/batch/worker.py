@@ -206,7 +206,8 @@ class ObjectReconstructor:
         if not ready:
             return rows
         start = time.perf_counter()
-        results = self.reconstructor.predict_batch([views for _, views, _ in ready], batch_size=len(ready), progress=False)
+        results = self.reconstructor.predict_batch([views for _, views, _ in ready], batch_size=len(ready),
+                                                   progress=False, preprocessed=True)
         share = (time.perf_counter() - start) / len(ready)
         for (index, _, seconds), result in zip(ready, results):
             start = time.perf_counter()
