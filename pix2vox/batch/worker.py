@@ -241,18 +241,14 @@ class ObjectReconstructor:
             row["path"] = str(self._write(row["object_id"], probabilities))
 
     def _write(self, object_id: str, probabilities: np.ndarray) -> Path:
-        """Write an object's file all or nothing (a retried or resumed job never sees half a file)."""
-        from pix2vox.atomic import StagedFiles
+        """Write an object's file; every writer of :mod:`pix2vox.exchange` is all or nothing, so a
+        retried or resumed job never sees half a file."""
         from pix2vox.exchange import write_volume
 
         target = self.outputs.target(object_id)
-        with StagedFiles(make_folders=True) as files:
-            temporary = files.stage(target)
-            try:
-                write_volume(temporary, probabilities, threshold=self.threshold, method=self.outputs.method,
-                             file_format=self.outputs.file_format)
-            except ValueError as error:  # name the object's file, not the temporary one
-                raise ValueError(str(error).replace(str(temporary), str(target))) from None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_volume(target, probabilities, threshold=self.threshold, method=self.outputs.method,
+                     file_format=self.outputs.file_format)
         return target
 
 
