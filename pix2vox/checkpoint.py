@@ -16,6 +16,7 @@ import logging
 import os
 import pickle
 import re
+import warnings
 from pathlib import Path
 from typing import Mapping
 
@@ -48,9 +49,24 @@ def _reason(error: Exception) -> str:
     return useful[0] if useful else type(error).__name__
 
 
+_ZIP_MAGIC = b"PK\x03\x04"
+# torch.save's format before PyTorch 1.6 (the 2019 releases) starts with a protocol-2 pickle of this number.
+LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+
+
+def is_torch_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` starts like a ``torch.save`` file (zip, or the legacy format before PyTorch 1.6)."""
+    with open(path, "rb") as file:
+        return file.read(len(LEGACY_MAGIC)).startswith((_ZIP_MAGIC, LEGACY_MAGIC))
+
+
 def _torch_load(path: Path) -> object:
+    if not is_torch_file(path):
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint file (neither torch.save's zip format nor its legacy format)")
     try:
-        with torch.serialization.safe_globals(_numpy_safe_globals()):
+        # torch warns about pickle protocols and storages of old files; what matters is in our errors.
+        with torch.serialization.safe_globals(_numpy_safe_globals()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch.load fails on garbage in many ways (KeyError, EOFError, ...)
         refused = _CALLABLE.search(str(error)) if isinstance(error, pickle.UnpicklingError) else None

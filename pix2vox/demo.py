@@ -234,8 +234,9 @@ def build_app(
 
     Args:
         demo: the work behind the page (default: ``Demo()`` on the CPU).
-        models: model names offered (default: the registered ones that are shipped or published
-            on the Hub; one whose weights cannot be loaded shows its message when used).
+        models: model names offered (default: the registered ones that are shipped, published on
+            the Hub, or the authors' (fetched on first use); one whose weights cannot be loaded shows
+            its message when used).
         model: the model selected at first (default: :func:`default_model`).
         examples: folder of example objects (default: :data:`EXAMPLES` when present).
     """
@@ -243,7 +244,7 @@ def build_app(
     from .registry import get_record, list_models
 
     demo = demo or Demo()
-    names = list(models or [name for name in list_models() if get_record(name).local_dir or get_record(name).published])
+    names = list(models or [name for name in list_models() if (r := get_record(name)).local_dir or r.published or r.original_file])
     first = model or default_model()
     if first not in names:
         names.insert(0, first)

@@ -148,21 +148,24 @@ def hub_download(
 def check_published(weights: ModelRecord) -> None:
     """Fail at once, with no network access, when the record's Hub repository is not published.
 
+    Records of the authors' models never fail here: their files are fetched from the authors'
+    server instead (:mod:`pix2vox.authors`).
+
     Raises:
-        NotPublishedError: saying where the authors' original file can be downloaded and how
-            to use it (``weights=``, ``pix2vox-export --weights``, ``pix2vox-convert``).
+        NotPublishedError: saying how to use a local file instead.
     """
-    if weights.published:
+    if weights.published or weights.original_file:
         return
-    original = weights.original_file or "the authors' .pth file"
-    where = f" from the authors' project page, {weights.project_page}" if weights.project_page else ""
     raise NotPublishedError(
-        f"{weights.name}: the Hub repository {weights.repo_id} is not published yet. Download {original}{where}, then "
-        f"use it directly: Reconstructor({weights.name!r}, weights={original!r}) or "
-        f"pix2vox-export ... --model {weights.name} --weights {original}; or convert it once into a folder: "
-        f"pix2vox-convert {original} --model {weights.name} --output {weights.name}/ "
-        f"(then Reconstructor.from_pretrained({weights.name + '/'!r}))"
+        f"{weights.name}: the Hub repository {weights.repo_id} is not published yet; use a local file: "
+        f"Reconstructor({weights.name!r}, weights='model.safetensors' or a folder of ours)"
     )
+
+
+def _authors_folder(weights: ModelRecord, *, local_files_only: bool, sha256: str | None, force_download: bool) -> Path:
+    from .authors import fetch_original  # it imports this module's helpers
+
+    return fetch_original(weights, local_files_only=local_files_only, sha256=sha256, force_download=force_download)
 
 
 def download_folder(
@@ -177,7 +180,9 @@ def download_folder(
 ) -> tuple[Path, Path]:
     """``config.json`` and ``model.safetensors`` of a Hub repository in our layout, from the cache or downloaded.
 
-    ``config.json`` is fetched first: it is the file the Hub counts downloads by.
+    ``config.json`` is fetched first: it is the file the Hub counts downloads by. The repository
+    of one of the authors' models that is not published on the Hub is served from the authors'
+    server instead (see :func:`resolve_weights`).
 
     Raises:
         NotPublishedError: ``repo_id`` is a registered repository not published yet.
@@ -185,8 +190,10 @@ def download_folder(
         CheckpointError: ``sha256`` is given and the weights file does not match it (the file is not used).
     """
     known = find_repo(repo_id)
-    if known is not None:
+    if known is not None and not known.published:
         check_published(known)
+        folder = _authors_folder(known, local_files_only=local_files_only, sha256=sha256, force_download=force_download)
+        return folder / CONFIG_NAME, folder / WEIGHTS_NAME
     options = dict(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token, force_download=force_download)
     config = hub_download(repo_id, CONFIG_NAME, **options)
     weights = hub_download(repo_id, WEIGHTS_NAME, **options)
@@ -203,36 +210,57 @@ def resolve_weights(
     local_files_only: bool = False,
     token: str | bool | None = None,
     force_download: bool = False,
+    sha256: str | None = None,
 ) -> Path:
     """Local path of the weights file of a registry record, downloading it if needed.
 
-    A folder shipped with the package (``local_dir``) wins over the Hub. The SHA-256 is checked
-    when the record has one and ``revision`` is not overridden; the repository's ``config.json``
-    must describe the record's architecture.
+    In this order: a folder shipped with the package (``local_dir``); the Hub repository when it is
+    published; the authors' own server for their four models (when the repository is not
+    published or cannot be reached), fetched once and converted into ``$PIX2VOX_CACHE``
+    (:func:`pix2vox.authors.fetch_original`). The SHA-256 is checked when given, or when the record
+    has one and ``revision`` is not overridden; the repository's ``config.json`` must describe the
+    record's architecture.
+
+    Args:
+        sha256: expected SHA-256 of the file downloaded: ``model.safetensors`` from the Hub or
+            shipped, the authors' ``.pth`` from their server (default: the record's, if any).
 
     Raises:
-        DownloadError: see :func:`hub_download`.
-        CheckpointError: checksum mismatch, or the repository holds another architecture.
+        DownloadError: see :func:`hub_download` and :func:`pix2vox.authors.fetch_original`.
+        CheckpointError: checksum mismatch, or the repository or file holds another architecture.
     """
     if weights.local_dir is not None and (weights.local_dir / weights.filename).is_file():
         path = weights.local_dir / weights.filename
-        if weights.sha256:
-            verify_sha256(path, weights.sha256)
+        if sha256 or weights.sha256:
+            verify_sha256(path, sha256 or weights.sha256)
         return path
-    if weights.repo_id is None:
+    if weights.repo_id is None and not weights.original_file:
         raise DownloadError(f"{weights.name} has no published weights; pass weights=PATH")
     check_published(weights)
+    if weights.repo_id is not None and weights.published:
+        try:
+            return _hub_weights(
+                weights, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token,
+                force_download=force_download, sha256=sha256,
+            )
+        except DownloadError as error:
+            if not weights.original_file:
+                raise
+            logger.info("%s; trying the authors' server", error)
+    folder = _authors_folder(weights, local_files_only=local_files_only, sha256=sha256, force_download=force_download)
+    return folder / WEIGHTS_NAME
+
+
+def _hub_weights(weights: ModelRecord, *, revision: str | None, sha256: str | None, **options: object) -> Path:
     pinned = revision in (None, weights.revision)
-    options = dict(
-        revision=revision or weights.revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token,
-        force_download=force_download,
-    )
+    expected = sha256 or (weights.sha256 if pinned else None)
+    options["revision"] = revision or weights.revision
     if weights.filename != WEIGHTS_NAME:
         path = hub_download(weights.repo_id, weights.filename, **options)
-        if weights.sha256 and pinned:
-            verify_sha256(path, weights.sha256)
+        if expected:
+            verify_sha256(path, expected)
         return path
-    config, path = download_folder(weights.repo_id, sha256=weights.sha256 if pinned else None, **options)
+    config, path = download_folder(weights.repo_id, sha256=expected, **options)
     if parse_config(config).architecture != weights.architecture:
         raise CheckpointError(f"{config}: {weights.repo_id} holds another architecture than {weights.name}")
     return path

@@ -19,7 +19,7 @@ from .checkpoint import load_into, read_checkpoint
 from .cpu import cached_copy, optimize
 from .cpu.workers import run_side_by_side, split_evenly
 from .errors import CheckpointError
-from .hub import PushReport, download_folder, push_folder, resolve_weights
+from .hub import PushReport, download_folder, push_folder, resolve_weights, verify_sha256
 from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
 from .models import Architecture, Pix2Vox
 from .preprocess import MODES, EncodedImage, Mode, View, preprocess
@@ -70,7 +70,9 @@ class Reconstructor:
             ``"pix2voxpp-f-furniture"`` (:data:`pix2vox.registry.DEFAULT_MODEL`), shipped in the package.
         weights: a local weights file, our ``.safetensors`` or one of the authors' ``.pth``
             files (e.g. ``Pix2Vox++-A-ShapeNet.pth``), or a folder in our layout; ``None``
-            resolves the registered checkpoint (shipped with the package, or from the Hub).
+            resolves the registered checkpoint: shipped with the package, from the Hub, or, for
+            the authors' four models, fetched from the authors' server on first use and cached
+            in ``PIX2VOX_CACHE`` (see :mod:`pix2vox.authors`).
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda:1"``, …
         preprocess: ``"auto"`` for users' pictures, ``"official"`` to reproduce the authors'
             test-time transforms on ShapeNet-like renderings (see :mod:`pix2vox.preprocess`).
@@ -80,6 +82,9 @@ class Reconstructor:
         token: Hub access token for a private or gated repository (default: ``HF_TOKEN`` or
             ``hf auth login``).
         force_download: download again even when the files are cached.
+        sha256: expected SHA-256 of the file read or downloaded (``weights=``, the Hub's
+            ``model.safetensors``, or the authors' ``.pth``); a mismatch is refused. For the
+            authors' models it is recorded at the first download and checked at every load.
         dtype: ``torch.float32`` (default), or ``torch.bfloat16`` / ``torch.float16`` on CUDA
             (faster; thresholded outputs agree with float32 to an IoU above 0.99).
         compile: compile the network parts with ``torch.compile`` (slow first call).
@@ -102,7 +107,7 @@ class Reconstructor:
         CheckpointError: the file is unreadable, does not fit ``model``, or fails its SHA-256.
 
     Example:
-        >>> rec = Reconstructor("pix2voxpp-a", weights="Pix2Vox++-A-ShapeNet.pth")  # doctest: +SKIP
+        >>> rec = Reconstructor("pix2voxpp-a")  # the authors' file, fetched and cached on first use  # doctest: +SKIP
         >>> rec.predict(["front.png", "side.png"]).probabilities.shape  # doctest: +SKIP
         (32, 32, 32)
     """
@@ -119,19 +124,20 @@ class Reconstructor:
         local_files_only: bool = False,
         token: str | bool | None = None,
         force_download: bool = False,
+        sha256: str | None = None,
         dtype: torch.dtype = torch.float32,
         compile: bool = False,
     ):
         record = get_record(model)
         resolved = _check_options(preprocess, dtype, device)
-        if weights is not None and Path(weights).is_dir():
-            path = Path(weights) / WEIGHTS_NAME
-        elif weights is not None:
-            path = Path(weights)
+        if weights is not None:
+            path = Path(weights) / WEIGHTS_NAME if Path(weights).is_dir() else Path(weights)
+            if sha256 is not None and path.is_file():
+                verify_sha256(path, sha256)
         else:
             path = resolve_weights(
                 record, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token,
-                force_download=force_download,
+                force_download=force_download, sha256=sha256,
             )
         self._setup(record, read_checkpoint(path), str(path), device=resolved, mode=preprocess, dtype=dtype, compile=compile)
 

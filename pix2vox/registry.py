@@ -50,10 +50,12 @@ class ModelRecord:
         num_params: number of parameters.
         license: licence of the weights.
         training_data: what the weights were trained on.
-        original_file: name of the authors' released ``.pth`` file, if any.
+        original_file: name of the authors' released ``.pth`` file, if any; without ``weights=``
+            and without a published Hub repository it is fetched from the authors' server on first
+            use (:mod:`pix2vox.authors`).
+        original_size_mb: size of ``original_file`` as the authors state it, in MB (shown when fetching).
         project_page: where the authors publish their code and ``original_file``.
-        published: whether ``repo_id`` is published on the Hub; when not, loading the record
-            without ``weights=`` fails at once, saying where ``original_file`` can be downloaded.
+        published: whether ``repo_id`` is published on the Hub (tried first when it is).
     """
 
     name: str
@@ -71,6 +73,7 @@ class ModelRecord:
     license: str = "MIT"
     training_data: str = ""
     original_file: str | None = None
+    original_size_mb: float | None = None
     project_page: str | None = None
     published: bool = True
 
@@ -111,6 +114,7 @@ _REGISTRY: dict[str, ModelRecord] = {
             num_params=7_436_307,
             training_data=SHAPENET,
             original_file="Pix2Vox-F-ShapeNet.pth",
+            original_size_mb=29.8,
             project_page=PIX2VOX_PROJECT,
             published=False,
         ),
@@ -123,6 +127,7 @@ _REGISTRY: dict[str, ModelRecord] = {
             num_params=114_244_467,
             training_data=SHAPENET,
             original_file="Pix2Vox-A-ShapeNet.pth",
+            original_size_mb=457.0,
             project_page=PIX2VOX_PROJECT,
             published=False,
         ),
@@ -134,6 +139,7 @@ _REGISTRY: dict[str, ModelRecord] = {
             num_params=4_843_245,
             training_data=SHAPENET,
             original_file="Pix2Vox++-F-ShapeNet.pth",
+            original_size_mb=19.4,
             project_page=PIX2VOXPP_PROJECT,
             published=False,
         ),
@@ -146,6 +152,7 @@ _REGISTRY: dict[str, ModelRecord] = {
             num_params=96_329_421,
             training_data=SHAPENET,
             original_file="Pix2Vox++-A-ShapeNet.pth",
+            original_size_mb=385.4,
             project_page=PIX2VOXPP_PROJECT,
             published=False,
         ),

@@ -40,3 +40,11 @@ def rendering_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         Image.fromarray(make_rendering(i), "RGBA").save(path)
         paths.append(path)
     return paths
+
+
+@pytest.fixture(autouse=True)
+def _own_pix2vox_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets an empty ``PIX2VOX_CACHE``, and the authors' server is a closed port on this
+    machine: no test reads the user's cache or reaches the internet."""
+    monkeypatch.setenv("PIX2VOX_CACHE", str(tmp_path_factory.mktemp("pix2vox-cache")))
+    monkeypatch.setenv("PIX2VOX_AUTHORS_ENDPOINT", "http://127.0.0.1:9")

@@ -62,7 +62,9 @@ def reconstruct_dataset(
             URIs that pyarrow or fsspec read: ``s3://``, ``gs://``, ``file://``, …); see
             :func:`pix2vox.batch.objects_table`.
         model: registered model name.
-        weights: a checkpoint file or folder that every node can read; default: the registered one.
+        weights: a checkpoint file or folder that every node can read; default: the registered
+            one, fetched here once when it is not cached (actors on other nodes fetch it into their
+            own node's cache, one per node, under a file lock).
         preprocess: ``"auto"`` or ``"official"``.
         batch_size: objects per network pass (and per Ray batch).
         concurrency: number of actors.
@@ -79,7 +81,12 @@ def reconstruct_dataset(
     """
     import ray.data
 
+    from pix2vox.hub import resolve_weights
+    from pix2vox.registry import get_record
+
     spec = _outputs(outputs, output_format, threshold)
+    if weights is None:  # fetched once here, not by every actor at once (actors on this node find it cached)
+        resolve_weights(get_record(model))
     return ds.map_batches(
         ObjectReconstructor,
         fn_constructor_kwargs=dict(

@@ -10,7 +10,8 @@ Every program builds its parser with :class:`OneLineParser` (which adds ``--vers
   ``PROG: terminated`` and 143. Either way no file is half-written or replaced: the all-or-nothing
   writer (:mod:`pix2vox.atomic`) refuses to commit once a signal has arrived;
 * the library's log records go to stderr: warnings by default, errors only with ``-q``,
-  progress with ``-v`` and debugging details with ``-vv``.
+  progress with ``-v`` and debugging details with ``-vv``; Python warnings of other libraries
+  (PyTorch's, ...) are shown only with ``-v``.
 
 The modules of the programs import PyTorch and the rest of the library inside their commands,
 not at import time, so that an interrupt while they load is handled here too.
@@ -24,6 +25,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -171,7 +173,10 @@ def _run_cli(
     try:
         args = parser.parse_args(argv)
         logger.setLevel(_level(args, default_level))
-        status = command(args)
+        with warnings.catch_warnings():
+            if not args.verbose:  # other libraries' warnings (PyTorch's about old files, ...) only with -v
+                warnings.simplefilter("ignore")
+            status = command(args)
         if writing_stopped():  # an interrupt that some library swallowed
             raise KeyboardInterrupt
         return status
