@@ -25,7 +25,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, Union
+from typing import Any, Iterable, Literal, Sequence, Union
 
 import numpy as np
 import torch
@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .foreground import Foreground, MaskSource, Segmenter, find_foreground, load_mask
 
 logger = logging.getLogger(__name__)
 
@@ -356,32 +357,26 @@ def _resize_and_paint(image: np.ndarray, config: PreprocessConfig, device: torch
 # Auto transforms
 
 
-def _object_box(image: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Bounding box ``(top, left, bottom, right)`` of the object and the background colour.
-
-    Uses the alpha channel when some pixels are transparent; otherwise a plain background is
-    estimated from the image border. Returns ``(None, None)`` when no object can be separated.
-    """
-    if image.shape[2] == 4 and image[..., 3].min() < 1:
-        mask = image[..., 3] > 0.05
-        colour = None
-    else:
-        rgb = image[..., :3]
-        border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
-        colour = np.median(border, axis=0)
-        if np.mean(np.abs(border - colour).max(axis=1) < 0.08) < 0.9:
-            return None, None  # cluttered border: no plain background
-        mask = np.abs(rgb - colour).max(axis=2) > 0.08
+def _object_box(alpha: np.ndarray) -> np.ndarray | None:
+    """Bounding box ``(top, left, bottom, right)`` of the object in an ``(H, W)`` matte, or ``None`` when empty."""
+    mask = alpha > 0.5
     if not mask.any():
-        return None, None
+        mask = alpha > 0.05
+        if not mask.any():
+            return None
     ys, xs = np.nonzero(mask)
-    return np.array([ys.min(), xs.min(), ys.max() + 1, xs.max() + 1]), colour
+    return np.array([ys.min(), xs.min(), ys.max() + 1, xs.max() + 1])
 
 
 RENDERING_SIZE = 137
 """Side of the ShapeNet renderings (3D-R2N2's) that ``crop_size`` is cut from."""
 
 _RENDERING_FILL = (0.45, 0.98)
+
+FRAME_SHIFT = 0.02
+"""In the training renderings the object's box sits this fraction of the crop below its centre
+(the camera looks down, and the renderings centre the 3D box, not its picture); ``auto`` frames the
+same way (measured by ``benchmarks/framing.py``)."""
 
 
 def _rendering_frame(image: np.ndarray, box: np.ndarray | None, config: PreprocessConfig) -> tuple[int, int, int] | None:
@@ -403,53 +398,105 @@ def _rendering_frame(image: np.ndarray, box: np.ndarray | None, config: Preproce
     return (y0, x0, side) if inside and _RENDERING_FILL[0] <= fill <= _RENDERING_FILL[1] else None
 
 
-def auto_transform(image: np.ndarray, config: PreprocessConfig, device: torch.device | None = None) -> torch.Tensor:
-    """Crop to the object, square it with a ShapeNet-like margin, composite on grey, normalise.
+def frame_object(image: np.ndarray, alpha: np.ndarray | None, config: PreprocessConfig) -> np.ndarray:
+    """Re-frame a view as the central ``crop_size`` square of a training rendering.
+
+    The square around the object is chosen so that the object's longer side spans
+    ``object_fill`` of it, its box :data:`FRAME_SHIFT` below the centre; it is resampled to
+    ``crop_size`` pixels with antialiasing (premultiplied), and given a rendering's edges: alpha in
+    quarter steps (the renderings' 2×2 supersampling) and black, fully transparent pixels around
+    the object, which the official resize blends into a thin dark outline, as in training.
+
+    Args:
+        image: ``(H, W, 3|4)`` float32 RGB(A) in [0, 1].
+        alpha: ``(H, W)`` matte of the object, or ``None``: the whole picture is the object.
+        config: the checkpoint's preprocessing.
+
+    Returns:
+        ``(crop_size, crop_size, 4)`` float32 RGBA in [0, 1].
+    """
+    h, w = image.shape[:2]
+    if alpha is None:
+        alpha = np.ones((h, w), np.float32)
+        box = np.array([0, 0, h, w])
+        side = max(h, w)
+    else:
+        box = _object_box(alpha)
+        if box is None:
+            box = np.array([0, 0, h, w])
+        side = int(np.ceil(max(box[2] - box[0], box[3] - box[1]) / config.object_fill))
+    top, left, bottom, right = (int(v) for v in box)
+    cy, cx = (top + bottom) / 2 - FRAME_SHIFT * side, (left + right) / 2
+    y0, x0 = int(round(cy - side / 2)), int(round(cx - side / 2))
+    canvas = np.zeros((side, side, 4), np.float32)
+    sy0, sx0, sy1, sx1 = max(y0, 0), max(x0, 0), min(y0 + side, h), min(x0 + side, w)
+    if sy1 > sy0 and sx1 > sx0:
+        part = alpha[sy0:sy1, sx0:sx1, None]
+        canvas[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = np.concatenate([image[sy0:sy1, sx0:sx1, :3] * part, part], 2)
+    crop = config.crop_size
+    tensor = torch.from_numpy(canvas.transpose(2, 0, 1))[None]
+    mode = "area" if side >= crop else "bilinear"
+    resized = F.interpolate(tensor, size=(crop, crop), mode=mode, **({} if mode == "area" else {"align_corners": False}))[0]
+    premultiplied, soft = resized[:3], resized[3:].clamp(0, 1)
+    quarter = torch.round(soft * 4) / 4
+    rgb = torch.where(quarter > 0, (premultiplied / soft.clamp_min(1e-6)).clamp(0, 1), torch.zeros_like(premultiplied))
+    return torch.cat([rgb, quarter]).permute(1, 2, 0).numpy()
+
+
+def auto_transform(
+    image: np.ndarray,
+    config: PreprocessConfig,
+    device: torch.device | None = None,
+    *,
+    foreground: Foreground | None = None,
+) -> torch.Tensor:
+    """Find the object, frame it like a training rendering, then apply the official transform.
 
     A square RGBA rendering already framed like ShapeNet's goes through the official transform of
-    its central square instead, the transform the checkpoints were trained with (see
-    :func:`_rendering_frame`).
+    its central square as it is (see :func:`_rendering_frame`). Other views are re-framed by
+    :func:`frame_object` around the object's matte (:func:`pix2vox.foreground.find_foreground`),
+    so that what the network sees matches its training renderings in framing, resolution, edges
+    and background.
 
     Args:
         image: ``(H, W, 3|4)`` float32 RGB(A) in [0, 1] (see :func:`load_image`).
         config: the checkpoint's preprocessing.
         device: where to resize (default: CPU).
+        foreground: the object's matte (default: found from the view alone).
 
     Returns:
         ``(3, image_size, image_size)`` float32.
     """
-    h, w = image.shape[:2]
-    box, colour = _object_box(image)
-    frame = _rendering_frame(image, box, config)
-    if frame is not None:  # already framed like the training renderings: the official transform
-        y0, x0, side = frame
-        return _resize_and_paint(image[y0 : y0 + side, x0 : x0 + side], config, device)
-    if box is None:
-        top, left, bottom, right = 0, 0, h, w
-        side = max(h, w)
-    else:
-        top, left, bottom, right = (int(v) for v in box)
-        side = int(np.ceil(max(bottom - top, right - left) / config.object_fill))
-    cy, cx = (top + bottom) / 2, (left + right) / 2
-    y0, x0 = int(round(cy - side / 2)), int(round(cx - side / 2))
-    # Premultiplied RGBA on a transparent canvas: padding and antialiased resizing stay exact.
-    rgba = np.concatenate([image[..., :3], image[..., 3:] if image.shape[2] == 4 else np.ones((h, w, 1), np.float32)], 2)
-    if colour is not None:  # plain opaque background: pad with that colour, not transparency
-        canvas = np.empty((side, side, 4), np.float32)
-        canvas[..., :3], canvas[..., 3] = colour, 1
-    else:
-        canvas = np.zeros((side, side, 4), np.float32)
-    rgba[..., :3] *= rgba[..., 3:]
-    if colour is not None:
-        canvas[..., :3] *= canvas[..., 3:]
-    sy0, sx0, sy1, sx1 = max(y0, 0), max(x0, 0), min(y0 + side, h), min(x0 + side, w)
-    canvas[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgba[sy0:sy1, sx0:sx1]
-    tensor = _upload(canvas, device)[None]
-    size = config.image_size
-    resized = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
-    premultiplied, alpha = resized[:3], resized[3:].clamp(0, 1)
-    rgb = (premultiplied + (1 - alpha) * config.background).clamp(0, 1)
-    return normalise(rgb, config)
+    if foreground is None:
+        foreground = find_foreground(image)
+    if foreground.source == "alpha":
+        frame = _rendering_frame(image, _object_box(image[..., 3]), config)
+        if frame is not None:  # already framed like the training renderings: the official transform
+            y0, x0, side = frame
+            return _resize_and_paint(image[y0 : y0 + side, x0 : x0 + side], config, device)
+    return _resize_and_paint(frame_object(image, foreground.alpha, config), config, device)
+
+
+def _per_view(masks: MaskSource | Sequence[MaskSource | None] | None, count: int) -> list[MaskSource | None]:
+    if masks is None:
+        return [None] * count
+    if isinstance(masks, (str, os.PathLike, Image.Image, np.ndarray)):
+        masks = [masks]
+    masks = list(masks)
+    if len(masks) != count:
+        raise ImageError(f"{len(masks)} mask{'s' if len(masks) != 1 else ''} for {count} view{'s' if count != 1 else ''}: "
+                         "give one mask per view (None for a view without one)")
+    return masks
+
+
+def _warn_no_object(image: np.ndarray, foreground: Foreground, name: str) -> None:
+    if not has_object(image):
+        logger.warning("%s: no object found (the view is blank, uniform or fully transparent); "
+                       "its reconstruction is a guess", name)
+    elif foreground.source == "none":
+        logger.warning('%s: no object found: no transparency and no plain background around the object (a cluttered '
+                       'photo?), so the whole picture is used; install "pix2vox[photo]" to cut the object out of its '
+                       "background, or pass mask=/--mask, or an RGBA cut-out with a transparent background", name)
 
 
 def preprocess(
@@ -458,6 +505,9 @@ def preprocess(
     mode: Mode = "auto",
     *,
     device: str | torch.device | None = None,
+    masks: MaskSource | Sequence[MaskSource | None] | None = None,
+    segmenter: Segmenter | None = None,
+    foregrounds: list[Foreground] | None = None,
 ) -> torch.Tensor:
     """Preprocess the views of one object.
 
@@ -468,33 +518,46 @@ def preprocess(
         config: the checkpoint's preprocessing.
         mode: ``"official"`` or ``"auto"``.
         device: where to compute and return the result (default: CPU).
+        masks: one mask per view (``None`` for a view without), each an ``(H, W)`` array, an
+            image file or a ``PIL.Image`` of the view's size; the object is where it is nonzero.
+            In ``official`` mode a mask replaces the view's alpha channel.
+        segmenter: ``auto`` mode: ``segmenter(rgb) -> mask`` for views that are neither cut-outs
+            nor on a plain background (instead of GrabCut).
+        foregrounds: a list that receives each view's :class:`~pix2vox.foreground.Foreground`
+            (``auto`` mode), to see which path each view took.
 
     Returns:
         ``(V, 3, image_size, image_size)`` float32, exactly what the network sees.
 
     Raises:
-        ImageError: a view cannot be read, or no views were given.
+        ImageError: a view or mask cannot be read, a mask has another size than its view or is
+            empty, the number of masks differs from the number of views, or no views were given.
         ValueError: unknown mode.
     """
     if mode not in MODES:
         raise ValueError(f"unknown preprocess mode {mode!r}; expected one of {', '.join(MODES)}")
     if isinstance(views, (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor, EncodedImage)) or not isinstance(views, Iterable):
         views = [views]
-    transform = official_transform if mode == "official" else auto_transform
+    views = list(views)
+    if not views:
+        raise ImageError("no views given: an object needs at least one image")
+    view_masks = _per_view(masks, len(views))
     exif = config.exif_transpose and mode == "auto"
     target = torch.device(device) if device is not None else None
     tensors = []
-    for view in views:
+    for view, mask in zip(views, view_masks):
+        name = _name(view)
         image = load_image(view, exif_transpose=exif)
-        if not has_object(image):
-            logger.warning("%s: no object found (the view is blank, uniform or fully transparent); "
-                           "its reconstruction is a guess", _name(view))
-        elif mode == "auto" and _object_box(image)[0] is None:
-            logger.warning("%s: no object found: no transparency and no plain background around the "
-                           "object (a cluttered photo?), so the whole picture is used; pass an RGBA "
-                           "cut-out with a transparent background, or a photo on a plain background",
-                           _name(view))
-        tensors.append(transform(image, config, target))
-    if not tensors:
-        raise ImageError("no views given: an object needs at least one image")
+        if mode == "official":
+            if mask is not None:
+                image = np.concatenate([image[..., :3], load_mask(mask, image.shape[:2], name)[..., None]], 2)
+            elif not has_object(image):
+                _warn_no_object(image, Foreground(None, "none"), name)
+            tensors.append(official_transform(image, config, target))
+            continue
+        foreground = find_foreground(image, mask=mask, segmenter=segmenter, name=name)
+        _warn_no_object(image, foreground, name)
+        if foregrounds is not None:
+            foregrounds.append(foreground)
+        tensors.append(auto_transform(image, config, target, foreground=foreground))
     return torch.stack(tensors)

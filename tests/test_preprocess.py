@@ -84,7 +84,10 @@ def test_auto_mode_centres_and_scales_the_object() -> None:
     ys, xs = np.nonzero(red.numpy())
     width = xs.max() - xs.min() + 1
     assert abs(width - CONFIG.object_fill * 224) <= 3
-    assert abs((xs.min() + xs.max()) / 2 - 111.5) <= 2 and abs((ys.min() + ys.max()) / 2 - 111.5) <= 2
+    # Centred, its box a little below the middle as in the training renderings (FRAME_SHIFT).
+    from pix2vox.preprocess import FRAME_SHIFT
+
+    assert abs((xs.min() + xs.max()) / 2 - 111.5) <= 2 and abs((ys.min() + ys.max()) / 2 - 111.5 - FRAME_SHIFT * 224) <= 2
     assert torch.allclose(out[:, 2, 2], torch.full((3,), GREY), atol=1e-6)
 
 
@@ -96,14 +99,15 @@ def test_auto_mode_finds_objects_on_a_plain_background() -> None:
     assert abs(xs.max() - xs.min() + 1 - CONFIG.object_fill * 224) <= 3
 
 
-def test_auto_mode_composites_partial_alpha_onto_grey() -> None:
+def test_auto_mode_treats_alpha_as_the_training_renderings() -> None:
+    """Partly transparent pixels keep their colour and only fully transparent ones turn grey, as in
+    the official transform the network was trained with."""
     image = np.zeros((64, 64, 4), np.uint8)
-    image[..., :3] = 255
-    image[..., 3] = 128
-    image[0, 0, 3] = 0  # keep a transparent pixel so alpha is used
+    image[8:56, 8:56, :3] = 255
+    image[8:56, 8:56, 3] = 128
     out = preprocess(image, CONFIG, "auto")[0]
-    half = 128 / 255 * 1.0 + (1 - 128 / 255) * 240 / 255
-    assert abs(out[0, 112, 112].item() - (half - 0.5) / 0.5) < 1e-2
+    assert abs(out[0, 112, 112].item() - 1.0) < 1e-3  # white kept
+    assert abs(out[0, 2, 2].item() - (240 / 255 - 0.5) / 0.5) < 1e-3  # background grey
 
 
 def test_exif_orientation(tmp_path: Path) -> None:
@@ -164,7 +168,7 @@ def test_auto_keeps_the_framing_of_shapenet_like_renderings():
     config = PreprocessConfig(object_fill=0.75)
     image = np.zeros((137, 137, 4), np.float32)
     image[30:110, 40:100] = (0.2, 0.4, 0.6, 1.0)  # 80 px tall: 62 % of 128
-    assert _rendering_frame(image, _object_box(image)[0], config) == (4, 4, 128)
+    assert _rendering_frame(image, _object_box(image[..., 3]), config) == (4, 4, 128)
     auto, official = preprocess([image], config, "auto"), preprocess([image], config, "official")
     torch.testing.assert_close(auto, official, atol=0, rtol=0)  # the very transform it was trained with
     recropped = preprocess([image], PreprocessConfig(object_fill=0.5), "auto")
@@ -172,13 +176,13 @@ def test_auto_keeps_the_framing_of_shapenet_like_renderings():
 
     small = np.zeros_like(image)
     small[60:80, 60:80] = (0.2, 0.4, 0.6, 1.0)  # 16 % of the square: not a ShapeNet framing
-    assert _rendering_frame(small, _object_box(small)[0], config) is None
+    assert _rendering_frame(small, _object_box(small[..., 3]), config) is None
     corner = np.zeros_like(image)
     corner[0:80, 0:60] = (0.2, 0.4, 0.6, 1.0)  # outside the central square
-    assert _rendering_frame(corner, _object_box(corner)[0], config) is None
+    assert _rendering_frame(corner, _object_box(corner[..., 3]), config) is None
     opaque = image.copy()
     opaque[..., 3] = 1.0
-    assert _rendering_frame(opaque, _object_box(opaque)[0], config) is None
+    assert _rendering_frame(opaque, _object_box(opaque[..., 3]), config) is None
 
 
 def test_encoded_image_reads_as_its_file(rendering_files):

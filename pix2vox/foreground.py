@@ -1,0 +1,291 @@
+"""Separating the object from its background: the matte that ``auto`` preprocessing crops and composites by.
+
+Where the matte of a view comes from, in order (:func:`find_foreground`):
+
+* ``"mask"``: a mask the user gave (array, image file, ``PIL.Image``), used as it is;
+* ``"alpha"``: the view's own alpha channel, when some pixels are transparent (a cut-out, a rendering);
+* ``"plain"``: a plain background, the colour of most of the image border: the background is what
+  is within :data:`PLAIN_TOLERANCE` of that colour and connected to the border (so the parts of an
+  object that happen to have the background's colour stay in when the object surrounds them);
+* ``"segmenter"``: a callable the user gave (image → mask), e.g. a segmentation network;
+* ``"grabcut"``: OpenCV's GrabCut (``pip install "pix2vox[photo]"``), started from the image border
+  as background and the pixels that differ most from the border's colours as probable foreground;
+* ``"none"``: nothing could be separated (cluttered picture without the extra): the whole picture.
+
+No network is involved, and OpenCV is imported only for ``"grabcut"``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal, Union
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .errors import ImageError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Foreground", "MaskSource", "PLAIN_TOLERANCE", "Segmenter", "find_foreground", "grabcut_available",
+           "grabcut_matte", "load_mask", "plain_matte"]
+
+Segmenter = Callable[[np.ndarray], np.ndarray]
+"""``segmenter(rgb)``: ``(H, W, 3)`` float32 RGB in [0, 1] → ``(H, W)`` mask (bool, or float in [0, 1])."""
+
+MaskSource = Union[str, os.PathLike, Image.Image, np.ndarray]
+"""A mask: an image file, a ``PIL.Image`` or an ``(H, W)`` array; nonzero (or above 0.5 for floats in [0, 1]: kept as a soft edge) is the object."""
+
+Source = Literal["mask", "alpha", "plain", "segmenter", "grabcut", "none"]
+
+PLAIN_TOLERANCE = 0.08
+"""Largest colour difference (any channel, in [0, 1]) from the background colour that is still background."""
+
+PLAIN_BORDER = 0.9
+"""Share of the border pixels that must be within :data:`PLAIN_TOLERANCE` of its median for a plain background."""
+
+GRABCUT_SIDE = 160
+"""GrabCut runs on the picture shrunk so that its longer side is this many pixels (speed: ~0.1 s per photo)."""
+
+_DARK = 0.25  # a plain background darker than this (any channel) is never seen in training: warned about
+
+
+@dataclass(frozen=True)
+class Foreground:
+    """The object's matte in one view.
+
+    Attributes:
+        alpha: ``(H, W)`` float32 in [0, 1], 1 on the object; ``None`` for source ``"none"``.
+        source: where it came from (see the module docstring).
+        background: the plain background colour (RGB in [0, 1]) for source ``"plain"``, else ``None``.
+    """
+
+    alpha: np.ndarray | None
+    source: Source
+    background: np.ndarray | None = None
+
+
+def grabcut_available() -> bool:
+    """Whether OpenCV is installed, for the ``"grabcut"`` step (``pip install "pix2vox[photo]"``)."""
+    return importlib.util.find_spec("cv2") is not None
+
+
+def _border(rgb: np.ndarray) -> np.ndarray:
+    return np.concatenate([rgb[0], rgb[-1], rgb[1:-1, 0], rgb[1:-1, -1]])
+
+
+def plain_matte(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The matte of an object on a plain background, or ``None`` when the background is not plain.
+
+    Args:
+        rgb: ``(H, W, 3)`` float32 in [0, 1].
+
+    Returns:
+        ``(alpha, colour)``: ``(H, W)`` float32 alpha (1 on the object, 0 on the background, soft
+        where the colour is between), and the background's RGB colour.
+    """
+    border = _border(rgb)
+    colour = np.median(border, axis=0).astype(np.float32)
+    if np.mean(np.abs(border - colour).max(axis=1) < PLAIN_TOLERANCE) < PLAIN_BORDER:
+        return None
+    distance = np.abs(rgb - colour).max(axis=2)
+    near = distance < PLAIN_TOLERANCE
+    labels, _ = ndimage.label(near)
+    touching = np.unique(_border(labels[..., None])[:, 0])
+    background = np.isin(labels, touching[touching > 0])
+    # Soft edge: background pixels next to the object take alpha from their colour difference.
+    ramp = np.clip(distance / PLAIN_TOLERANCE, 0, 1).astype(np.float32)
+    alpha = np.where(background, np.where(ramp > 0.5, (ramp - 0.5) * 2, 0), 1).astype(np.float32)
+    return alpha, colour
+
+
+def grabcut_matte(rgb: np.ndarray, *, iterations: int = 4) -> np.ndarray:
+    """The object of a photo on a cluttered background, by OpenCV's GrabCut (needs ``pix2vox[photo]``).
+
+    GrabCut runs on the picture shrunk to :data:`GRABCUT_SIDE`, started from a border strip as
+    certain background and, as probable foreground, the pixels whose colour is least like the
+    border's (a boundary-contrast saliency) within the box that holds most of them. The largest
+    region is kept, holes filled, and the mask is scaled back up with a soft edge.
+
+    Args:
+        rgb: ``(H, W, 3)`` float32 RGB in [0, 1].
+        iterations: GrabCut iterations.
+
+    Returns:
+        ``(H, W)`` float32 alpha in [0, 1]; all zeros when nothing stands out.
+
+    Raises:
+        ImageError: OpenCV is not installed.
+    """
+    try:
+        import cv2
+    except ImportError:
+        raise ImageError('separating an object from a cluttered background needs OpenCV: pip install "pix2vox[photo]"') from None
+    h, w = rgb.shape[:2]
+    scale = min(1.0, GRABCUT_SIDE / max(h, w))
+    small_size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    small = cv2.resize((rgb * 255).astype(np.uint8), small_size, interpolation=cv2.INTER_AREA)
+    init = _initial_mask(small)
+    if not (init == cv2.GC_PR_FGD).any():
+        return np.zeros((h, w), np.float32)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    mask = init.copy()
+    cv2.grabCut(small[..., ::-1].copy(), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    fore = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    fore = _main_region(fore)
+    soft = cv2.resize(fore.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(soft, 0, 1).astype(np.float32)
+
+
+def _initial_mask(small: np.ndarray) -> np.ndarray:
+    """GrabCut's starting labels: border strip background, salient pixels probable foreground."""
+    import cv2
+
+    h, w = small.shape[:2]
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab = cv2.GaussianBlur(lab, (0, 0), 1.0)
+    strip = max(1, round(0.03 * max(h, w)))
+    border = np.concatenate([lab[:strip].reshape(-1, 3), lab[-strip:].reshape(-1, 3),
+                             lab[:, :strip].reshape(-1, 3), lab[:, -strip:].reshape(-1, 3)])
+    # Border colours in a few clusters; a pixel's saliency is its distance to the nearest one.
+    clusters = min(8, len(border))
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
+    _, _, centres = cv2.kmeans(border, clusters, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    distance = np.min(np.linalg.norm(lab.reshape(-1, 1, 3) - centres[None], axis=2), axis=1).reshape(h, w)
+    level, _ = cv2.threshold(np.clip(distance * 2, 0, 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    salient = distance * 2 > max(level, 24)
+    mask = np.full((h, w), cv2.GC_BGD, np.uint8)
+    ys, xs = np.nonzero(salient)
+    if len(ys) == 0:
+        return mask
+    # The box holding most salient pixels (stray ones in the scenery left out), grown a little.
+    top, bottom = np.percentile(ys, (2, 98)).astype(int)
+    left, right = np.percentile(xs, (2, 98)).astype(int)
+    grow_y, grow_x = max(2, (bottom - top) // 8), max(2, (right - left) // 8)
+    top, bottom = max(strip, top - grow_y), min(h - strip, bottom + grow_y + 1)
+    left, right = max(strip, left - grow_x), min(w - strip, right + grow_x + 1)
+    if bottom <= top or right <= left:
+        return mask
+    mask[top:bottom, left:right] = cv2.GC_PR_BGD
+    inside = np.zeros_like(salient)
+    inside[top:bottom, left:right] = True
+    mask[salient & inside] = cv2.GC_PR_FGD
+    return mask
+
+
+def _main_region(mask: np.ndarray) -> np.ndarray:
+    """The largest connected region of ``mask`` and those at least a fifth its size, holes filled."""
+    labels, count = ndimage.label(mask)
+    if count == 0:
+        return mask
+    sizes = np.bincount(labels.ravel())[1:]
+    keep = np.flatnonzero(sizes >= sizes.max() / 5) + 1
+    return ndimage.binary_fill_holes(np.isin(labels, keep))
+
+
+def load_mask(mask: MaskSource, shape: tuple[int, int], name: str) -> np.ndarray:
+    """A user's mask as ``(H, W)`` float32 alpha in [0, 1], checked against its view.
+
+    Args:
+        mask: an image file (its alpha channel when it has one, else its grey level), a
+            ``PIL.Image``, or an ``(H, W)`` array: bool, integer (nonzero is the object) or
+            float in [0, 1] (a soft matte).
+        shape: ``(H, W)`` of the view it belongs to.
+        name: the view's name, for messages.
+
+    Raises:
+        ImageError: unreadable, of another size than the view, or empty.
+    """
+    label = f"{name}: mask {os.fspath(mask)}" if isinstance(mask, (str, os.PathLike)) else f"{name}: mask"
+    if isinstance(mask, (str, os.PathLike)):
+        if not Path(mask).is_file():
+            raise ImageError(f"{label}: no such file")
+        try:
+            with Image.open(mask) as image:
+                image.load()
+                array = _mask_of_image(image)
+        except (OSError, ValueError, SyntaxError) as error:
+            raise ImageError(f"{label}: not a readable image ({error})") from None
+    elif isinstance(mask, Image.Image):
+        array = _mask_of_image(mask)
+    elif isinstance(mask, np.ndarray):
+        array = mask
+    else:
+        raise ImageError(f"{label}: expected an image file, PIL image or (H, W) array, not {type(mask).__name__}")
+    array = np.squeeze(np.asarray(array))
+    if array.ndim != 2:
+        raise ImageError(f"{label}: expected an (H, W) mask, got shape {np.asarray(mask).shape}")
+    if array.shape != tuple(shape):
+        raise ImageError(f"{label}: {array.shape[1]}×{array.shape[0]} pixels, but the view is {shape[1]}×{shape[0]}")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
+            raise ImageError(f"{label}: float masks must lie in [0, 1]")
+        alpha = array.astype(np.float32)
+    else:
+        alpha = (array != 0).astype(np.float32)
+    if not (alpha > 0.5).any():
+        raise ImageError(f"{label}: empty (no pixel marks the object)")
+    return alpha
+
+
+def _mask_of_image(image: Image.Image) -> np.ndarray:
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        values = np.asarray(image.convert("RGBA"))[..., 3]
+        if values.min() < 255:
+            return values.astype(np.float32) / 255
+    if image.mode == "1":
+        return np.asarray(image, dtype=bool)
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255
+
+
+def find_foreground(
+    image: np.ndarray,
+    *,
+    mask: MaskSource | None = None,
+    segmenter: Segmenter | None = None,
+    name: str = "<image>",
+    grabcut: bool | None = None,
+) -> Foreground:
+    """The object's matte in one view, from the first source that applies (see the module docstring).
+
+    Args:
+        image: ``(H, W, 3|4)`` float32 RGB(A) in [0, 1] (see :func:`pix2vox.preprocess.load_image`).
+        mask: the user's mask for this view, used as given.
+        segmenter: ``segmenter(rgb) -> mask`` for views that are neither cut-outs nor on a plain background.
+        name: the view's name, for messages.
+        grabcut: use GrabCut for cluttered views (default: when OpenCV is installed).
+
+    Raises:
+        ImageError: a bad user mask, or a segmenter whose output is not a mask of the view's size.
+    """
+    shape = image.shape[:2]
+    if mask is not None:
+        return Foreground(load_mask(mask, shape, name), "mask")
+    if image.shape[2] == 4 and image[..., 3].min() < 1:
+        return Foreground(image[..., 3].copy(), "alpha")
+    rgb = image[..., :3]
+    plain = plain_matte(rgb)
+    if plain is not None:
+        alpha, colour = plain
+        if (alpha > 0.5).any():
+            if colour.max() < _DARK:
+                logger.warning("%s: on a dark plain background, which the network never saw; dark parts of the object "
+                               "cannot be told from it (a light background, or an RGBA cut-out, works best)", name)
+            return Foreground(alpha, "plain", colour)
+        return Foreground(None, "none")
+    if segmenter is not None:
+        try:
+            result = segmenter(np.ascontiguousarray(rgb))
+        except Exception as error:  # the user's code: name it, keep its message
+            raise ImageError(f"{name}: the segmenter failed ({type(error).__name__}: {error})") from error
+        return Foreground(load_mask(np.asarray(result), shape, f"{name} (segmenter output)"), "segmenter")
+    if grabcut if grabcut is not None else grabcut_available():
+        alpha = grabcut_matte(rgb)
+        if (alpha > 0.5).any():
+            return Foreground(alpha, "grabcut")
+    return Foreground(None, "none")
