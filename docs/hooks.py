@@ -67,7 +67,8 @@ def _models_table() -> str:
     ]
     for w in _records():
         arch = w.architecture
-        source = f"`{w.original_file}` (authors)" if w.original_file else "shipped" if w.local_dir else "—"
+        size = f", {w.original_size_mb:g} MB" if w.original_size_mb else ""
+        source = f"`{w.original_file}` (the authors'{size}, fetched on first use)" if w.original_file else "shipped" if w.local_dir else "—"
         rows.append(
             f"| `{w.name}` | {_network(arch)} | {backbones.get(arch.backbone, arch.backbone)} "
             f"| {'Pix2Vox++ multi-scale' if arch.fusion == 'pix2voxpp' else 'Pix2Vox'} "
