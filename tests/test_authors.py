@@ -280,3 +280,22 @@ def test_a_published_hub_repository_comes_first_and_the_authors_server_when_it_c
     monkeypatch.setattr("huggingface_hub.utils._http.time.sleep", lambda seconds: None)
     assert _same_weights(Reconstructor(record.name, device="cpu"), reference)
     assert server.downloads(FILE) == 1
+
+
+def test_a_file_in_the_legacy_format_of_2019(server, tmp_path: Path) -> None:
+    from pix2vox.testing import save_random_original_checkpoint
+
+    legacy = save_random_original_checkpoint(tmp_path / "legacy.pth", NAME, seed=0, legacy_format=True)
+    server.files[FILE] = legacy.read_bytes()
+    assert _same_weights(Reconstructor(NAME, device="cpu"), Reconstructor(NAME, weights=legacy, device="cpu"))
+
+
+def test_export_command_fetches_on_first_use(server, rendering_files: list[Path], tmp_path: Path, capsys) -> None:
+    from pix2vox.cli.export import main as export_main
+
+    out = tmp_path / "chair.binvox"
+    assert export_main([str(rendering_files[0]), "-o", str(out), "--model", NAME]) == 0
+    assert out.is_file() and server.downloads(FILE) == 1
+    server.html = True
+    assert export_main([str(rendering_files[0]), "-o", str(tmp_path / "again.binvox"), "--model", NAME]) == 0  # cached
+    assert server.downloads(FILE) == 1
