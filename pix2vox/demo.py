@@ -29,6 +29,7 @@ import numpy as np
 
 from .batch.inputs import IMAGE_SUFFIXES
 from .errors import Pix2VoxError
+from .preprocess import network_picture
 
 if TYPE_CHECKING:
     from .reconstructor import Reconstructor
@@ -71,15 +72,6 @@ def _load(name: str, mode: str, device: str) -> Reconstructor:
     from .reconstructor import Reconstructor
 
     return Reconstructor(name, device=device, preprocess=mode)  # type: ignore[arg-type]
-
-
-def _to_image(view: Any, config: Any) -> np.ndarray:
-    """A preprocessed ``(3, S, S)`` view back to an ``(S, S, 3)`` uint8 RGB picture."""
-    array = view.detach().float().cpu().numpy()
-    if config.channel_order == "bgr":
-        array = array[::-1]
-    array = array * np.asarray(config.std)[:, None, None] + np.asarray(config.mean)[:, None, None]
-    return (np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
 
 
 @dataclass
@@ -172,7 +164,7 @@ class Demo:
             self._count += 1
             folder = self.workdir / f"{self._count:05d}"
         folder.mkdir(parents=True, exist_ok=True)
-        pictures = [_to_image(view, reconstructor.preprocess_config) for view in inputs]
+        pictures = [network_picture(view, reconstructor.preprocess_config) for view in inputs]
         return Prediction(result=result, model=reconstructor.name, views=paths, inputs=pictures, folder=folder)
 
     def render(self, prediction: Prediction, threshold: float | None = None) -> Rendering:

@@ -49,10 +49,18 @@ PLAIN_TOLERANCE = 0.08
 PLAIN_BORDER = 0.9
 """Share of the border pixels that must be within :data:`PLAIN_TOLERANCE` of its median for a plain background."""
 
-GRABCUT_SIDE = 160
-"""GrabCut runs on the picture shrunk so that its longer side is this many pixels (speed: ~0.1 s per photo)."""
+PLAIN_STRICT_BORDER = 0.97
+"""With GrabCut at hand, a background counts as plain only when this share of the border is within
+half of :data:`PLAIN_TOLERANCE`; less even ones are left to GrabCut."""
 
-_DARK = 0.25  # a plain background darker than this (any channel) is never seen in training: warned about
+GRABCUT_SIDE = 200
+"""GrabCut's first pass runs on the picture shrunk so that its longer side is this many pixels."""
+
+REFINE_SIDE = 320
+"""Its second pass, on the box around the object, at most this many pixels along the longer side."""
+
+OUTSIDE_PROBABLE = True
+_ALIKE = 0.2  # share of object pixels near the background colour above which the matte is doubtful
 
 
 @dataclass(frozen=True)
@@ -79,11 +87,13 @@ def _border(rgb: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb[0], rgb[-1], rgb[1:-1, 0], rgb[1:-1, -1]])
 
 
-def plain_matte(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def plain_matte(rgb: np.ndarray, *, strict: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """The matte of an object on a plain background, or ``None`` when the background is not plain.
 
     Args:
         rgb: ``(H, W, 3)`` float32 in [0, 1].
+        strict: also require :data:`PLAIN_STRICT_BORDER` of the border within half the tolerance
+            (a backdrop, a wall, a sheet of paper; not a misty or cloudy photograph).
 
     Returns:
         ``(alpha, colour)``: ``(H, W)`` float32 alpha (1 on the object, 0 on the background, soft
@@ -91,7 +101,10 @@ def plain_matte(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """
     border = _border(rgb)
     colour = np.median(border, axis=0).astype(np.float32)
-    if np.mean(np.abs(border - colour).max(axis=1) < PLAIN_TOLERANCE) < PLAIN_BORDER:
+    deviation = np.abs(border - colour).max(axis=1)
+    if np.mean(deviation < PLAIN_TOLERANCE) < PLAIN_BORDER:
+        return None
+    if strict and np.mean(deviation < PLAIN_TOLERANCE / 2) < PLAIN_STRICT_BORDER:
         return None
     distance = np.abs(rgb - colour).max(axis=2)
     near = distance < PLAIN_TOLERANCE
@@ -107,14 +120,15 @@ def plain_matte(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 def grabcut_matte(rgb: np.ndarray, *, iterations: int = 4) -> np.ndarray:
     """The object of a photo on a cluttered background, by OpenCV's GrabCut (needs ``pix2vox[photo]``).
 
-    GrabCut runs on the picture shrunk to :data:`GRABCUT_SIDE`, started from a border strip as
-    certain background and, as probable foreground, the pixels whose colour is least like the
-    border's (a boundary-contrast saliency) within the box that holds most of them. The largest
-    region is kept, holes filled, and the mask is scaled back up with a soft edge.
+    Two passes. First on the picture shrunk to :data:`GRABCUT_SIDE`, started from a border strip
+    as certain background and, as probable foreground, the pixels whose colour is least like the
+    border's (a boundary-contrast saliency) within the box that holds most of them; the largest
+    region is kept and its holes filled. Then again on the box around that region, at up to
+    :data:`REFINE_SIDE` pixels, started from the first mask, for sharper edges and thin parts.
 
     Args:
         rgb: ``(H, W, 3)`` float32 RGB in [0, 1].
-        iterations: GrabCut iterations.
+        iterations: GrabCut iterations of the first pass.
 
     Returns:
         ``(H, W)`` float32 alpha in [0, 1]; all zeros when nothing stands out.
@@ -127,19 +141,52 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 4) -> np.ndarray:
     except ImportError:
         raise ImageError('separating an object from a cluttered background needs OpenCV: pip install "pix2vox[photo]"') from None
     h, w = rgb.shape[:2]
+    picture = (rgb * 255 + 0.5).astype(np.uint8)
     scale = min(1.0, GRABCUT_SIDE / max(h, w))
-    small_size = (max(8, round(w * scale)), max(8, round(h * scale)))
-    small = cv2.resize((rgb * 255).astype(np.uint8), small_size, interpolation=cv2.INTER_AREA)
-    init = _initial_mask(small)
-    if not (init == cv2.GC_PR_FGD).any():
+    small = cv2.resize(picture, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
+    mask = _initial_mask(small)
+    if not (mask == cv2.GC_PR_FGD).any():
         return np.zeros((h, w), np.float32)
+    fore = _main_region(_grabcut(small, mask, iterations))
+    if not fore.any():
+        return np.zeros((h, w), np.float32)
+    return _refine(picture, cv2.resize(fore.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5)
+
+
+def _grabcut(picture: np.ndarray, mask: np.ndarray, iterations: int) -> np.ndarray:
+    import cv2
+
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    mask = init.copy()
-    cv2.grabCut(small[..., ::-1].copy(), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    fore = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
-    fore = _main_region(fore)
-    soft = cv2.resize(fore.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.clip(soft, 0, 1).astype(np.float32)
+    mask = mask.copy()
+    cv2.grabCut(np.ascontiguousarray(picture[..., ::-1]), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+
+
+def _refine(picture: np.ndarray, fore: np.ndarray, iterations: int = 2) -> np.ndarray:
+    """Second GrabCut pass on the box around ``fore`` (full-size bool), at up to :data:`REFINE_SIDE` pixels."""
+    import cv2
+
+    h, w = fore.shape
+    ys, xs = np.nonzero(fore)
+    grow = max(4, round(0.15 * max(ys.max() - ys.min(), xs.max() - xs.min())))
+    top, bottom = max(0, ys.min() - grow), min(h, ys.max() + 1 + grow)
+    left, right = max(0, xs.min() - grow), min(w, xs.max() + 1 + grow)
+    crop_h, crop_w = bottom - top, right - left
+    scale = min(1.0, REFINE_SIDE / max(crop_h, crop_w))
+    size = (max(8, round(crop_w * scale)), max(8, round(crop_h * scale)))
+    crop = cv2.resize(picture[top:bottom, left:right], size, interpolation=cv2.INTER_AREA)
+    first = cv2.resize(fore[top:bottom, left:right].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    ring = max(2, round(0.04 * max(size)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
+    near = cv2.dilate(first.astype(np.uint8), kernel).astype(bool)
+    mask = np.full(first.shape, cv2.GC_BGD, np.uint8)
+    mask[near] = cv2.GC_PR_BGD
+    mask[first] = cv2.GC_PR_FGD
+    refined = _main_region(_grabcut(crop, mask, iterations))
+    soft = cv2.resize(refined.astype(np.float32), (crop_w, crop_h), interpolation=cv2.INTER_LINEAR)
+    alpha = np.zeros((h, w), np.float32)
+    alpha[top:bottom, left:right] = np.clip(soft, 0, 1)
+    return alpha
 
 
 def _initial_mask(small: np.ndarray) -> np.ndarray:
@@ -159,7 +206,8 @@ def _initial_mask(small: np.ndarray) -> np.ndarray:
     distance = np.min(np.linalg.norm(lab.reshape(-1, 1, 3) - centres[None], axis=2), axis=1).reshape(h, w)
     level, _ = cv2.threshold(np.clip(distance * 2, 0, 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     salient = distance * 2 > max(level, 24)
-    mask = np.full((h, w), cv2.GC_BGD, np.uint8)
+    mask = np.full((h, w), cv2.GC_PR_BGD if OUTSIDE_PROBABLE else cv2.GC_BGD, np.uint8)
+    mask[:strip], mask[-strip:], mask[:, :strip], mask[:, -strip:] = cv2.GC_BGD, cv2.GC_BGD, cv2.GC_BGD, cv2.GC_BGD
     ys, xs = np.nonzero(salient)
     if len(ys) == 0:
         return mask
@@ -186,6 +234,19 @@ def _main_region(mask: np.ndarray) -> np.ndarray:
     sizes = np.bincount(labels.ravel())[1:]
     keep = np.flatnonzero(sizes >= sizes.max() / 5) + 1
     return ndimage.binary_fill_holes(np.isin(labels, keep))
+
+
+def _plain(rgb: np.ndarray, plain: tuple[np.ndarray, np.ndarray], name: str) -> Foreground:
+    alpha, colour = plain
+    inside = alpha > 0.5
+    if not inside.any():
+        return Foreground(None, "none")
+    # Parts of the object as dark (or light) as the background are cut away with it: say so.
+    alike = np.abs(rgb[inside] - colour).max(axis=1) < 2 * PLAIN_TOLERANCE
+    if alike.mean() > _ALIKE:
+        logger.warning("%s: much of the object is close to the colour of its plain background, so parts of it may be "
+                       "taken for background (a background unlike the object, or an RGBA cut-out, works best)", name)
+    return Foreground(alpha, "plain", colour)
 
 
 def load_mask(mask: MaskSource, shape: tuple[int, int], name: str) -> np.ndarray:
@@ -269,23 +330,21 @@ def find_foreground(
     if image.shape[2] == 4 and image[..., 3].min() < 1:
         return Foreground(image[..., 3].copy(), "alpha")
     rgb = image[..., :3]
-    plain = plain_matte(rgb)
+    use_grabcut = grabcut if grabcut is not None else grabcut_available()
+    careful = segmenter is not None or use_grabcut  # something better than a loose plain background is at hand
+    plain = plain_matte(rgb, strict=careful)
     if plain is not None:
-        alpha, colour = plain
-        if (alpha > 0.5).any():
-            if colour.max() < _DARK:
-                logger.warning("%s: on a dark plain background, which the network never saw; dark parts of the object "
-                               "cannot be told from it (a light background, or an RGBA cut-out, works best)", name)
-            return Foreground(alpha, "plain", colour)
-        return Foreground(None, "none")
+        return _plain(rgb, plain, name)
     if segmenter is not None:
         try:
             result = segmenter(np.ascontiguousarray(rgb))
         except Exception as error:  # the user's code: name it, keep its message
             raise ImageError(f"{name}: the segmenter failed ({type(error).__name__}: {error})") from error
         return Foreground(load_mask(np.asarray(result), shape, f"{name} (segmenter output)"), "segmenter")
-    if grabcut if grabcut is not None else grabcut_available():
+    if use_grabcut:
         alpha = grabcut_matte(rgb)
         if (alpha > 0.5).any():
             return Foreground(alpha, "grabcut")
+    if careful and (plain := plain_matte(rgb)) is not None:  # uneven, but nothing better was found
+        return _plain(rgb, plain, name)
     return Foreground(None, "none")

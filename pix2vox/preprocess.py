@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
-from .foreground import Foreground, MaskSource, Segmenter, find_foreground, load_mask
+from .foreground import Foreground, MaskSource, Segmenter, find_foreground, grabcut_available, load_mask
 
 logger = logging.getLogger(__name__)
 
@@ -477,6 +477,15 @@ def auto_transform(
     return _resize_and_paint(frame_object(image, foreground.alpha, config), config, device)
 
 
+def network_picture(view: torch.Tensor, config: PreprocessConfig) -> np.ndarray:
+    """A preprocessed ``(3, S, S)`` view (one of :func:`preprocess`'s) back to an ``(S, S, 3)`` uint8 RGB picture."""
+    array = view.detach().float().cpu().numpy()
+    if config.channel_order == "bgr":
+        array = array[::-1]
+    array = array * np.asarray(config.std)[:, None, None] + np.asarray(config.mean)[:, None, None]
+    return (np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+
+
 def _per_view(masks: MaskSource | Sequence[MaskSource | None] | None, count: int) -> list[MaskSource | None]:
     if masks is None:
         return [None] * count
@@ -494,9 +503,11 @@ def _warn_no_object(image: np.ndarray, foreground: Foreground, name: str) -> Non
         logger.warning("%s: no object found (the view is blank, uniform or fully transparent); "
                        "its reconstruction is a guess", name)
     elif foreground.source == "none":
-        logger.warning('%s: no object found: no transparency and no plain background around the object (a cluttered '
-                       'photo?), so the whole picture is used; install "pix2vox[photo]" to cut the object out of its '
-                       "background, or pass mask=/--mask, or an RGBA cut-out with a transparent background", name)
+        step = ("GrabCut found nothing either" if grabcut_available()
+                else 'install "pix2vox[photo]" to cut the object out of its background')
+        logger.warning("%s: no object found: no transparency and no plain background around the object (a cluttered "
+                       "photo?), so the whole picture is used; %s; pass mask=/--mask, or an RGBA cut-out with a "
+                       "transparent background", name, step)
 
 
 def preprocess(

@@ -22,6 +22,7 @@ from .errors import CheckpointError
 from .hub import PushReport, download_folder, push_folder, resolve_weights, verify_sha256
 from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
 from .models import Architecture, Pix2Vox
+from .foreground import MaskSource, Segmenter
 from .preprocess import MODES, EncodedImage, Mode, View, preprocess
 from .registry import DEFAULT_MODEL, ModelRecord, find_repo, get_record, list_models
 from .result import Result
@@ -56,6 +57,14 @@ def _check_options(mode: str, dtype: torch.dtype, device: str | torch.device) ->
     if dtype != torch.float32 and resolved.type != "cuda":
         raise ValueError(f"dtype={dtype} is only supported on CUDA devices; use float32 on {resolved}")
     return resolved
+
+
+class _Masked(list):
+    """One object's views with their masks (one per view, ``None`` for a view without)."""
+
+    def __init__(self, views: list, masks: list):
+        super().__init__(views)
+        self.masks = masks
 
 
 def _is_single_view(views: object) -> bool:
@@ -99,6 +108,10 @@ class Reconstructor:
             single-threaded passes are 8–21 % faster than one pass over all cores, since the
             small and memory-bound operations scale poorly across threads. Results agree with
             one pass to float rounding. A single object always runs as one pass.
+        segmenter: ``auto`` preprocessing: ``segmenter(rgb) -> mask`` (``(H, W, 3)`` float32 RGB in
+            [0, 1] → ``(H, W)`` bool or float mask) for views that are neither cut-outs nor on a
+            plain background, e.g. a segmentation network of your choice; ``None`` (default):
+            OpenCV's GrabCut when ``pix2vox[photo]`` is installed (see :mod:`pix2vox.foreground`).
 
     Raises:
         UnknownModelError: ``model`` is not registered.
@@ -306,6 +319,7 @@ class Reconstructor:
         # A GPU waits for images decoded on the CPU; on a CPU each worker decodes its own objects.
         self.prefetch = self.device.type != "cpu"
         self.workers: int | None = None  # CPU: one single-threaded worker per PyTorch thread
+        self.segmenter: Segmenter | None = None
         with torch.device("meta"):
             network = Pix2Vox(record.architecture)
         load_into(network, state, model_name=record.name, source=source)
@@ -328,18 +342,45 @@ class Reconstructor:
         """Our ``config.json`` content for these weights (format version, name, architecture, preprocessing, threshold)."""
         return make_config(self.record)
 
-    def preprocess(self, views: View | Iterable[View]) -> torch.Tensor:
-        """Preprocess one object's views: ``(V, 3, 224, 224)`` float32 on the model's device, exactly what the network sees."""
-        return preprocess(views, self.preprocess_config, self.preprocess_mode, device=self.device)
+    def preprocess(
+        self,
+        views: View | Iterable[View],
+        *,
+        mask: MaskSource | Sequence[MaskSource | None] | None = None,
+        foregrounds: list | None = None,
+    ) -> torch.Tensor:
+        """Preprocess one object's views: ``(V, 3, 224, 224)`` float32 on the model's device, exactly what the network sees.
 
-    def predict(self, views: View | Iterable[View], *, details: bool = False) -> Result:
+        Args:
+            views: paths, ``PIL.Image``s, arrays or tensors (see :mod:`pix2vox.preprocess`).
+            mask: the object's mask in each view (one per view, ``None`` for a view without; a
+                single view's mask may be passed bare): an ``(H, W)`` array or an image file of
+                the view's size, nonzero on the object. Used as given.
+            foregrounds: a list that receives each view's :class:`~pix2vox.foreground.Foreground`
+                (``auto`` mode: where its matte came from).
+        """
+        if mask is not None and _is_single_view(views) and not isinstance(mask, (list, tuple)):
+            mask = [mask]
+        return preprocess(views, self.preprocess_config, self.preprocess_mode, device=self.device, masks=mask,
+                          segmenter=self.segmenter, foregrounds=foregrounds)
+
+    def predict(
+        self,
+        views: View | Iterable[View],
+        *,
+        mask: MaskSource | Sequence[MaskSource | None] | None = None,
+        details: bool = False,
+    ) -> Result:
         """Reconstruct one object from one or more views (a single view may be passed bare).
 
         Args:
             views: paths, ``PIL.Image``s, arrays or tensors (see :mod:`pix2vox.preprocess`).
+            mask: the object's mask in each view, as in :meth:`preprocess`.
             details: also return the per-view coarse volumes and fusion weights.
         """
-        return self.predict_batch([views], batch_size=1, progress=False, details=details)[0]
+        if mask is None:
+            return self.predict_batch([views], batch_size=1, progress=False, details=details)[0]
+        return self.predict_batch([views], masks=[mask], batch_size=1, progress=False, details=details)[0]
 
     def predict_batch(
         self,
@@ -349,6 +390,7 @@ class Reconstructor:
         progress: bool | None = None,
         details: bool = False,
         preprocessed: bool = False,
+        masks: Sequence[MaskSource | Sequence[MaskSource | None] | None] | None = None,
     ) -> list[Result]:
         """Reconstruct many objects, ``batch_size`` objects per forward pass.
 
@@ -362,6 +404,8 @@ class Reconstructor:
             details: also return per-view coarse volumes and fusion weights.
             preprocessed: each object is already the ``(V, 3, S, S)`` tensor that
                 :meth:`preprocess` returned for it (checked by shape).
+            masks: one entry per object (``None`` for an object without), each its views'
+                masks as in :meth:`preprocess`.
 
         Returns:
             One :class:`Result` per object, in order.
@@ -376,6 +420,13 @@ class Reconstructor:
                     raise ValueError(f"preprocessed objects are (V, 3, {side}, {side}) tensors from preprocess(), got {shape}")
         else:
             objects = [[views] if _is_single_view(views) else list(views) for views in objects]
+        if masks is not None:
+            if preprocessed:
+                raise ValueError("masks apply to images, not to preprocessed tensors")
+            if len(masks) != len(objects):
+                raise ValueError(f"{len(masks)} entries in masks for {len(objects)} objects: give one per object (None for none)")
+            objects = [_Masked(views, [m] if len(views) == 1 and not isinstance(m, (list, tuple)) else list(m))
+                       if m is not None else views for views, m in zip(objects, masks)]
         show = len(objects) > batch_size if progress is None else progress
         chunks = [objects[start : start + batch_size] for start in range(0, len(objects), batch_size)]
         results: list[Result] = []
@@ -393,7 +444,8 @@ class Reconstructor:
         return results
 
     def _prepare(self, chunk: Sequence[list[View] | torch.Tensor]) -> list[torch.Tensor]:
-        return [views if isinstance(views, torch.Tensor) else self.preprocess(views) for views in chunk]
+        return [views if isinstance(views, torch.Tensor) else self.preprocess(views, mask=getattr(views, "masks", None))
+                for views in chunk]
 
     def _run(self, chunk: Sequence[list[View] | torch.Tensor], details: bool) -> list[Result]:
         """Reconstruct a batch of objects (views as given, or already preprocessed).

@@ -117,7 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--smooth", action="store_true", help="Taubin-smooth the marching-cubes mesh")
     parser.add_argument(
         "--preview", metavar="PNG", type=Path,
-        help="also save a PNG picture of the input views and the reconstruction (one object; needs pix2vox[viz])",
+        help="also save a PNG picture of what the network saw (the cut-out views) and the reconstruction "
+        "(one object; needs pix2vox[viz])",
+    )
+    parser.add_argument(
+        "--mask", nargs="+", metavar="MASK",
+        help="the object's mask in each view, one image file per view in the same order (white or opaque: the "
+        "object; 'none': no mask for that view); used as given instead of finding the object",
     )
     parser.add_argument(
         "--batch-size", type=positive_int, default=8, metavar="N", help="objects per forward pass (default: %(default)s)"
@@ -241,12 +247,15 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_images(views: list[Path]) -> None:
-    """Decode every image once, so that a bad file is reported before any weights are loaded."""
+def _check_images(views: list[Path], masks: list[Path | None] | None = None) -> None:
+    """Decode every image (and mask) once, so that a bad file is reported before any weights are loaded."""
+    from pix2vox.foreground import load_mask
     from pix2vox.preprocess import load_image
 
-    for view in views:
-        load_image(view)
+    for view, mask in zip(views, masks or [None] * len(views)):
+        image = load_image(view)
+        if mask is not None:
+            load_mask(mask, image.shape[:2], str(view))
 
 
 def _reconstructor(args: argparse.Namespace) -> Reconstructor:
@@ -268,11 +277,32 @@ def _single(args: argparse.Namespace) -> int:
     target = _output_path(Path(args.output), args.format)
     _check_writable(target)
     _check_preview(args, target)
-    _check_images(views)
-    result = _reconstructor(args).predict(views)
+    masks = _masks(args, views)
+    _check_images(views, masks)
+    reconstructor = _reconstructor(args)
+    result = reconstructor.predict(views, mask=masks)
     threshold = result.threshold if args.threshold is None else args.threshold
-    _write(args, target, result.probabilities, threshold, preview=(result, views) if args.preview is not None else None)
+    preview = None
+    if args.preview is not None:  # the views as the network saw them: cut out, framed, on its grey
+        from pix2vox.preprocess import network_picture
+
+        seen = [network_picture(view, reconstructor.preprocess_config) for view in reconstructor.preprocess(views, mask=masks)]
+        preview = (result, seen)
+    _write(args, target, result.probabilities, threshold, preview=preview)
     return 0
+
+
+def _masks(args: argparse.Namespace, views: list[Path]) -> list[Path | None] | None:
+    """The ``--mask`` files, one per view (``None`` for 'none'), or a UsageError."""
+    if args.mask is None:
+        return None
+    if len(args.mask) != len(views):
+        raise UsageError(f"--mask: {len(args.mask)} mask(s) for {len(views)} view(s); give one per view, 'none' for a view without")
+    masks = [None if text.lower() == "none" else Path(text) for text in args.mask]
+    for mask in masks:
+        if mask is not None and not mask.is_file():
+            raise UsageError(f"{mask}: no such file (--mask)")
+    return masks
 
 
 def _check_meshable(target: Path, result: Result, threshold: float) -> bool:
@@ -285,6 +315,8 @@ def _batch(args: argparse.Namespace) -> int:
 
     if args.preview is not None:
         raise UsageError("--preview pictures one object; batch mode writes meshes only")
+    if args.mask is not None:
+        raise UsageError("--mask gives the masks of one object's views; in batch mode pass RGBA cut-outs")
     objects = _object_folders(Path(args.inputs[0]))
     folder = Path(args.output)
     file_format = args.format or DEFAULT_BATCH_FORMAT
@@ -342,6 +374,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if volume_inputs:
         if len(inputs) > 1:
             raise UsageError(f"{volume_inputs[0]}: convert one .binvox/.npy/.npz file at a time")
+        if args.mask is not None:
+            raise UsageError("--mask applies to image views, not to converting a volume")
         return _convert(args)
     return _single(args)
 
