@@ -17,9 +17,9 @@ What comes back is checked before anything is kept: an HTML page (the server som
 wait instead of sending the file), a truncated transfer, a file that is not a PyTorch checkpoint
 or that the safe unpickler refuses, and a checkpoint of another variant are each refused with one
 line naming the URL, and nothing is left in the cache. The transfer goes to ``<file>.part`` and is
-resumed with an HTTP ``Range`` request when the connection drops (a ``.part`` left by a killed
-process is resumed by the next fetch); a lock file serialises processes that fetch the same model
-into the same cache, so that only the first downloads.
+resumed with an HTTP ``Range`` request when the connection drops (a ``.part`` left by an interrupted
+or killed process is resumed by the next fetch); a lock file serialises processes that fetch the
+same model into the same cache, so that only the first downloads.
 
 Environment:
     ``PIX2VOX_AUTHORS_ENDPOINT``: the server (default ``https://gateway.infinitescript.com``),
@@ -184,7 +184,7 @@ def _download_and_convert(record: ModelRecord, url: str, folder: Path, sha256: s
             "downloaded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         _write_converted(folder, state, record, source)
-    except BaseException:
+    except Exception:  # refused or failed: nothing kept. An interrupt keeps the .part for the next fetch to resume.
         part.unlink(missing_ok=True)
         for made in reversed(created):
             _remove_empty(made)
