@@ -170,7 +170,8 @@ def run_jobs(
     broken_path = out / BROKEN_FILE
     known = set()
     if broken_path.is_file():
-        known = {(r["category"], r["name"]) for r in map(json.loads, broken_path.read_text().splitlines()) if r}
+        records = [json.loads(line) for line in broken_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        known = {(r["category"], r["name"]) for r in records}
     summary = Summary(planned=len(jobs))
     todo: queue.Queue = queue.Queue()
     for job in jobs:
@@ -237,6 +238,7 @@ def run_jobs(
                         continue
                 message = {**dataclasses.asdict(job), "name": job.name, "folder": str(out / job.category / job.name),
                            "max_triangles": max_triangles, "base_seed": base_seed}
+                sent = time.monotonic()
                 try:
                     result = worker.run(message, time_limit)
                 except TimeoutError:
@@ -251,7 +253,7 @@ def run_jobs(
                     _remove_partial(out / job.category, job.name)
                     finish(job, "crashed", str(error))
                     continue
-                finish(job, result["status"], result.get("reason", ""), result.get("seconds", 0.0))
+                finish(job, result["status"], result.get("reason", ""), time.monotonic() - sent)
         finally:
             if worker is not None:
                 worker.stop()
@@ -267,7 +269,7 @@ def run_jobs(
     summary.seconds = time.monotonic() - started
     for category, times in sorted(summary.times.items()):
         times = sorted(times)
-        logger.info("%s: %d made, %.2f s per asset (median; %.2f–%.2f)", category, len(times),
+        logger.info("%s: %d made, %.2f s per asset (median, written files included; %.2f–%.2f)", category, len(times),
                     times[len(times) // 2], times[0], times[-1])
     return summary
 

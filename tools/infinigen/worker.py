@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import pkgutil
 import sys
 import time
 from collections.abc import Callable
@@ -78,38 +77,32 @@ def handle(message: dict, make: Make, version: str) -> dict:
 # Blender and Infinigen (imported only when run as a script)
 
 
+SUBPACKAGES = ("seating", "tables", "lamp", "shelves", "appliances", "bathroom", "tableware", "table_decorations")
+"""The families of ``infinigen.assets.objects`` searched for factories (importing every family would
+also load creatures, plants and terrain)."""
+
+
 def _setup() -> str:
     """Loads Infinigen's indoor configuration into a fresh Blender; returns Infinigen's version."""
     import infinigen
     from infinigen.core import init
 
-    examples = Path(infinigen.__file__).resolve().parent.parent / "infinigen_examples" / "configs"
-    configs = [c for c in ("configs_indoor", "configs_nature") if (examples.parent / c).is_dir()]
-    init.apply_gin_configs([examples.parent / c for c in configs], skip_unknown=True)
+    # folders relative to Infinigen's root, as its own generate_individual_assets.py names them
+    init.apply_gin_configs(["infinigen_examples/configs_indoor", "infinigen_examples/configs_nature"], skip_unknown=True)
     init.configure_blender()
     return infinigen.__version__
 
 
-_FACTORIES: dict[str, type] = {}
-
-
 def _factory_class(name: str) -> type:
-    """The class ``name`` from the modules of ``infinigen.assets.objects``."""
-    if not _FACTORIES:
-        import gin
+    """The class ``name`` from the modules of :data:`SUBPACKAGES`."""
+    import gin
 
-        import infinigen.assets.objects as objects
-
+    for family in SUBPACKAGES:
         with gin.unlock_config():
-            for info in pkgutil.iter_modules(objects.__path__):
-                try:
-                    module = importlib.import_module(f"{objects.__name__}.{info.name}")
-                except Exception:  # noqa: S112  (an optional family that fails to import is just unavailable)
-                    continue
-                _FACTORIES.update({k: v for k, v in vars(module).items() if k.endswith("Factory") and isinstance(v, type)})
-    if name not in _FACTORIES:
-        raise KeyError(f"no factory {name} in infinigen.assets.objects")
-    return _FACTORIES[name]
+            module = importlib.import_module(f"infinigen.assets.objects.{family}")
+        if isinstance(getattr(module, name, None), type):
+            return getattr(module, name)
+    raise KeyError(f"no factory {name} in infinigen.assets.objects.{{{','.join(SUBPACKAGES)}}}")
 
 
 def _clear_scene() -> None:
@@ -124,11 +117,19 @@ def _clear_scene() -> None:
                 collection.remove(block)
 
 
+def _factory(name: str, seed: int):
+    """Factory ``name`` with ``seed``, its random choices overridden by :data:`postprocess.SETTINGS`."""
+    factory = _factory_class(name)(seed)
+    for key, value in postprocess.SETTINGS.get(name, {}).items():
+        setattr(factory, key, value)
+    return factory
+
+
 def _spawn(name: str, seed: int):
     from infinigen.core.util.math import FixedSeed
 
     with FixedSeed(seed):
-        factory = _factory_class(name)(seed)
+        factory = _factory(name, seed)
         obj = factory.spawn_asset(seed)
         factory.finalize_assets(obj)
     return obj
@@ -171,6 +172,7 @@ def collect(roots) -> postprocess.MeshData:
     owned = set()
     for root in roots:
         owned |= {root.name, *(c.name for c in root.children_recursive)}
+    bpy.context.view_layer.update()
     depsgraph = bpy.context.evaluated_depsgraph_get()
     vertices, faces, material, colors, slots = [], [], [], [], {}
     count = 0
@@ -214,31 +216,24 @@ def collect(roots) -> postprocess.MeshData:
 
 
 def _bed(seed: int) -> list:
-    """A bed frame with a mattress centred on it, lying on the frame's highest support below the
-    headboard's top (the mattress's bottom at the top of the frame's slats)."""
-    frame = _spawn("BedFrameFactory", seed)
-    mattress = _spawn("MattressFactory", seed)
-    frame_mesh, mattress_mesh = collect([frame]), collect([mattress])
-    f_low, f_high = postprocess.bounds(frame_mesh.vertices)
-    m_low, m_high = postprocess.bounds(mattress_mesh.vertices)
-    support = _support_height(frame_mesh, (m_high - m_low)[:2])
-    offset = np.array([(f_low[0] + f_high[0]) / 2 - (m_low[0] + m_high[0]) / 2,
-                       (f_low[1] + f_high[1]) / 2 - (m_low[1] + m_high[1]) / 2,
-                       support - m_low[2]])
-    mattress.location = tuple(np.asarray(mattress.location) + offset)
+    """A bed frame with a mattress on it, placed as Infinigen's ``BedFactory`` places its own
+    (without the bedding, which needs a cloth simulation): the mattress 92 % of the frame's width
+    and length, its bottom on the frame's support (z = 0), its middle half the frame's length in
+    front of the frame's origin, turned a quarter about z."""
+    from infinigen.core.util.math import FixedSeed
+
+    with FixedSeed(seed):
+        frame_factory = _factory("BedFrameFactory", seed)
+        frame = frame_factory.spawn_asset(seed)
+        frame_factory.finalize_assets(frame)
+        mattress_factory = _factory("MattressFactory", seed)
+        mattress_factory.width = frame_factory.width * 0.92
+        mattress_factory.size = frame_factory.size * 0.92
+        mattress = mattress_factory.spawn_asset(seed)
+        mattress.location = (frame_factory.size / 2, 0.0, mattress_factory.thickness / 2)
+        mattress.rotation_euler[2] = np.pi / 2
+        mattress_factory.finalize_assets(mattress)
     return [frame, mattress]
-
-
-def _support_height(frame: postprocess.MeshData, size_xy: np.ndarray) -> float:
-    """Height of the frame's upward-facing surface under the mattress's middle: the highest face
-    centre within the middle half of the frame's footprint below 60 % of the frame's height."""
-    low, high = postprocess.bounds(frame.vertices)
-    centres = frame.vertices[frame.faces].mean(axis=1)
-    middle = (low + high) / 2
-    near = (np.abs(centres[:, 0] - middle[0]) < size_xy[0] / 4) & (np.abs(centres[:, 1] - middle[1]) < size_xy[1] / 4)
-    below = centres[:, 2] < low[2] + 0.6 * (high[2] - low[2])
-    heights = centres[near & below, 2]
-    return float(heights.max()) if len(heights) else float(low[2] + 0.3 * (high[2] - low[2]))
 
 
 def make_asset(job: postprocess.Job) -> postprocess.MeshData:
