@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -183,13 +184,14 @@ class Demo:
         voxels = int(result.occupancy(level).sum())
         folder = prediction.folder / f"t{level:.4f}"
         folder.mkdir(exist_ok=True)
-        stem = prediction.model
+        stem = object_name(prediction.views)
         binvox = result.save(folder / f"{stem}.binvox", threshold=level)
         if voxels:
-            mesh_glb = result.save(folder / f"{stem}.glb", threshold=level)
-            voxels_glb = result.save(folder / f"{stem}-voxels.glb", threshold=level, method="voxels")
+            download_glb = result.save(folder / f"{stem}.glb", threshold=level)
+            mesh_glb = _display_glb(result, folder / "view" / "mesh.glb", level, "marching_cubes")
+            voxels_glb = _display_glb(result, folder / "view" / "voxels.glb", level, "voxels")
             obj = result.save(folder / f"{stem}.obj", threshold=level)
-            downloads: tuple[Path, ...] = (obj, mesh_glb, binvox)
+            downloads: tuple[Path, ...] = (obj, download_glb, binvox)
         else:
             mesh_glb = voxels_glb = None
             downloads = (binvox,)
@@ -205,6 +207,48 @@ class Demo:
         if not path.exists():
             fusion_figure(prediction.result, path, views=[str(p) for p in prediction.views])
         return path
+
+
+MESH_COLOUR = (0.80, 0.52, 0.25, 1.0)
+"""Base colour of the surfaces shown on the page (RGBA, linear): the orange of ``pix2vox.viz``'s meshes."""
+
+VOXEL_COLOUR = (0.26, 0.45, 0.70, 1.0)
+"""Base colour of the voxels shown on the page: the blue of ``pix2vox.viz``'s voxels."""
+
+
+def _display_glb(result: Result, path: Path, level: float, method: str) -> Path:
+    """The GLB the page shows: coloured, with vertex normals for the smooth surface (voxels stay flat)."""
+    import trimesh
+
+    from .atomic import write_bytes_atomic
+
+    mesh = result.to_mesh(threshold=level, method=method)  # type: ignore[arg-type]
+    colour = MESH_COLOUR if method == "marching_cubes" else VOXEL_COLOUR
+    material = trimesh.visual.material.PBRMaterial(baseColorFactor=colour, metallicFactor=0.0, roughnessFactor=0.7)
+    mesh.visual = trimesh.visual.TextureVisuals(material=material)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_bytes_atomic(path, mesh.export(file_type="glb", include_normals=method == "marching_cubes"))
+
+
+_TEMPORARY = re.compile(r"^[0-9a-f]{16,}$|^tmp|^gradio$")
+
+
+def object_name(views: Sequence[Path]) -> str:
+    """A file name for the object of ``views``: their folder's name (``examples/chair/00.png`` → ``chair``)
+    unless it is a temporary upload folder, else the first view's name (``armchair.jpg`` → ``armchair``)."""
+    first = Path(views[0])
+    folder = first.parent.name
+    name = folder if folder and not _TEMPORARY.match(folder) and all(Path(v).parent == first.parent for v in views) else first.stem
+    cleaned = re.sub(r"[^\w.-]+", "-", name).strip("-.")
+    return cleaned or "object"
+
+
+def user_message(error: BaseException, views: Sequence[Path]) -> str:
+    """The one-line message of a user's mistake, with each uploaded file named by its own name, not the server's path."""
+    text = str(error)
+    for view in sorted(views, key=lambda v: len(str(v)), reverse=True):
+        text = text.replace(str(view), Path(view).name)
+    return text
 
 
 def _gradio():
@@ -242,15 +286,8 @@ def build_app(
         names.insert(0, first)
     sets = example_sets(examples)
 
-    def guard(function: Callable) -> Callable:
-        def run(*args: Any) -> Any:
-            try:
-                return function(*args)
-            except (Pix2VoxError, ValueError, OSError) as error:
-                logger.info("demo: %s", error)
-                raise gr.Error(str(error)) from None
-
-        return run
+    def uploads(files: list | None) -> list[Path]:
+        return [Path(getattr(f, "name", f)) for f in files or []]
 
     def outputs_of(prediction: Prediction, rendering: Rendering) -> tuple:
         mesh = str(rendering.mesh_glb) if rendering.mesh_glb else None
@@ -258,20 +295,28 @@ def build_app(
         files = [str(p) for p in rendering.downloads]
         return mesh, voxels, files, rendering.summary(prediction.model, len(prediction.views))
 
-    @guard
     def reconstruct(files: list | None, name: str, mode: str, threshold: float):
-        views = [getattr(f, "name", f) for f in files or []]
-        prediction = demo.predict(views, name, mode)
-        rendering = demo.render(prediction, threshold)
-        gallery = [(picture, f"view {i}") for i, picture in enumerate(prediction.inputs)]
-        fusion = str(demo.fusion(prediction)) if len(prediction.views) > 1 else None
+        views = uploads(files)
+        try:
+            prediction = demo.predict(views, name, mode)
+            rendering = demo.render(prediction, threshold)
+            fusion = str(demo.fusion(prediction)) if len(prediction.views) > 1 else None
+        except (Pix2VoxError, ValueError, OSError) as error:
+            # A user's mistake: one line on the page and in the log, the other panels left as they were.
+            message = user_message(error, views)
+            logger.info("demo: %s", message)
+            return (gr.skip(),) * 6 + (f"**Could not reconstruct:** {message}",)
+        gallery = [(picture, f"view {i}") for i, picture in enumerate(prediction.inputs, start=1)]
         return (prediction, gallery, fusion, *outputs_of(prediction, rendering))
 
-    @guard
     def rethreshold(prediction: Prediction | None, threshold: float):
         if prediction is None:
-            return None, None, None, "upload views and press Reconstruct"
-        return outputs_of(prediction, demo.render(prediction, threshold))
+            return gr.skip(), gr.skip(), gr.skip(), "Upload views and press **Reconstruct**."
+        try:
+            return outputs_of(prediction, demo.render(prediction, threshold))
+        except (Pix2VoxError, ValueError, OSError) as error:
+            logger.info("demo: %s", error)
+            return gr.skip(), gr.skip(), gr.skip(), f"**Could not re-threshold:** {error}"
 
     def model_threshold(name: str) -> float:
         try:
@@ -279,11 +324,13 @@ def build_app(
         except Pix2VoxError:
             return 0.3
 
+    camera = (45, 65, 2.6)  # azimuth, polar angle (degrees), distance: the whole unit-cube object in view
     with gr.Blocks(title="pix2vox: 3D shapes from pictures") as page:
         gr.Markdown(
-            "# pix2vox\nUpload one or more pictures of one object (a cut-out on a transparent or plain "
-            "background works best), or pick an example, then **Reconstruct**. The threshold slider "
-            "re-thresholds the kept probabilities without running the network again."
+            "# pix2vox\nUpload one or more pictures of one object, or pick an example, then **Reconstruct**. "
+            "Photos work too: the object is cut out of its background (a cut-out on a transparent or plain "
+            "background is the surest). The threshold slider re-thresholds the kept probabilities without "
+            "running the network again."
         )
         state = gr.State(None)
         with gr.Row():
@@ -291,19 +338,22 @@ def build_app(
                 files = gr.File(label="Views of one object", file_count="multiple", file_types=["image"], elem_id="views")
                 chooser = gr.Dropdown(names, value=first, label="Model", elem_id="model")
                 mode = gr.Radio(["auto", "official"], value="auto", label="Preprocessing",
-                                info="auto: crop to the object (photos, cut-outs); official: the papers' ShapeNet transforms")
+                                info="auto: cut the object out and frame it (photos, cut-outs); official: the papers' ShapeNet transforms")
                 threshold = gr.Slider(0.05, 0.95, value=model_threshold(first), step=0.01, label="Threshold", elem_id="threshold")
                 button = gr.Button("Reconstruct", variant="primary", elem_id="reconstruct")
                 if sets:
                     gr.Examples([[[str(p) for p in views]] for views in sets.values()], inputs=[files],
                                 example_labels=list(sets), label="Examples")
-                summary = gr.Markdown(elem_id="summary")
             with gr.Column(scale=2):
+                summary = gr.Markdown("Upload views and press **Reconstruct**.", elem_id="summary")
                 with gr.Row():
-                    mesh = gr.Model3D(label="Mesh (marching cubes)", elem_id="mesh", height=360)
-                    voxels = gr.Model3D(label="Voxels", elem_id="voxels", height=360)
+                    mesh = gr.Model3D(label="Mesh (marching cubes)", elem_id="mesh", height=400, clear_color=(1, 1, 1, 1),
+                                      camera_position=camera, display_mode="solid")
+                    voxels = gr.Model3D(label="Voxels", elem_id="voxels", height=400, clear_color=(1, 1, 1, 1),
+                                        camera_position=camera, display_mode="solid")
                 downloads = gr.File(label="Downloads (OBJ, GLB, binvox)", file_count="multiple", elem_id="downloads")
-                gallery = gr.Gallery(label="What the network sees (preprocessed views)", columns=5, height=200)
+                gallery = gr.Gallery(label="What the network sees: each view cut out, framed and put on grey",
+                                     columns=5, height="auto", object_fit="contain", allow_preview=True, elem_id="seen")
                 fusion = gr.Image(label="Fusion weights (several views)", type="filepath")
         chooser.change(model_threshold, chooser, threshold)
         button.click(reconstruct, [files, chooser, mode, threshold],

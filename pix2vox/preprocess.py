@@ -163,7 +163,11 @@ def _open_file(source: Path | io.BytesIO, name: str, exif_transpose: bool) -> np
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         if isinstance(error, ImageError):
             raise
-        raise ImageError(f"{name}: not a readable image ({error})") from None
+        # PIL's messages repeat the path; the file is named once, at the start.
+        detail = str(error).replace(f"'{name}'", "").replace(name, "").replace(" file ", " file").strip() or type(error).__name__
+        if isinstance(error, UnidentifiedImageError):
+            detail = "not an image format that Pillow reads"
+        raise ImageError(f"{name}: not a readable image ({detail})") from None
 
 
 def _decode_reduced(image: Image.Image) -> Image.Image:
@@ -438,7 +442,8 @@ def frame_object(image: np.ndarray, alpha: np.ndarray | None, config: Preprocess
     mode = "area" if side >= crop else "bilinear"
     resized = F.interpolate(tensor, size=(crop, crop), mode=mode, **({} if mode == "area" else {"align_corners": False}))[0]
     premultiplied, soft = resized[:3], resized[3:].clamp(0, 1)
-    quarter = torch.round(soft * 4) / 4
+    coverage = soft if mode == "area" else (2 * soft - 0.5).clamp(0, 1)  # enlarged: the edge where it was, not spread out
+    quarter = torch.round(coverage * 4) / 4
     rgb = torch.where(quarter > 0, (premultiplied / soft.clamp_min(1e-6)).clamp(0, 1), torch.zeros_like(premultiplied))
     return torch.cat([rgb, quarter]).permute(1, 2, 0).numpy()
 

@@ -168,4 +168,5 @@ def test_object_on_white_is_cropped_to_it(tmp_path: Path) -> None:
     dark = (x[0] < 0.16).float()  # halfway between white (1.0) and the square (40/255 normalised: -0.69)
     rows = torch.nonzero(dark.any(dim=1)).flatten()
     span = (rows.max() - rows.min() + 1).item() / config.image_size
-    assert span == pytest.approx(config.object_fill, abs=0.02)
+    # plus the outline a rendering's edge gets in the official resize: a pixel or two on each side
+    assert span == pytest.approx(config.object_fill, abs=0.03)

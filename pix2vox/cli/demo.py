@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pix2vox.cli.runner import OneLineParser, run_cli
+from pix2vox.cli.runner import OneLineParser, run_cli, say
 
 __all__ = ["main"]
 
@@ -51,8 +51,16 @@ def _run(args: argparse.Namespace) -> int:
     resolve_device(args.device)  # a mistake here is one line, before the server starts
     app = build_app(Demo(device=args.device), model=args.model, examples=args.examples)
     demo = app.pix2vox_demo
+    # Gradio's own start-up lines (and its advice to edit launch()) are replaced by ours.
     app.queue().launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False,
-                       allowed_paths=[str(demo.workdir)], quiet=args.quiet)
+                       allowed_paths=[str(demo.workdir)], quiet=True, prevent_thread_lock=True)
+    say(args, f"serving the demo on {app.local_url} (Ctrl-C to stop)")
+    if args.share and app.share_url:
+        say(args, f"public link, valid for a few days: {app.share_url}")
+    elif not args.share:
+        say(args, f"only {'this machine' if args.host == DEFAULT_HOST else 'this network'} can reach it; "
+                  f"{PROG} --share also creates a temporary public link")
+    app.block_thread()
     return 0
 
 
