@@ -136,6 +136,7 @@ class Demo:
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="pix2vox-demo-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._count = 0
+        self.examples: dict[str, list[Path]] = example_sets()  # to name downloads of an example after it
 
     def model(self, name: str, mode: str = "auto") -> Reconstructor:
         """The reconstructor of ``name`` with preprocessing ``mode``, loaded on first use."""
@@ -184,7 +185,7 @@ class Demo:
         voxels = int(result.occupancy(level).sum())
         folder = prediction.folder / f"t{level:.4f}"
         folder.mkdir(exist_ok=True)
-        stem = object_name(prediction.views)
+        stem = object_name(prediction.views, self.examples)
         binvox = result.save(folder / f"{stem}.binvox", threshold=level)
         if voxels:
             download_glb = result.save(folder / f"{stem}.glb", threshold=level)
@@ -209,10 +210,10 @@ class Demo:
         return path
 
 
-MESH_COLOUR = (0.80, 0.52, 0.25, 1.0)
+MESH_COLOUR = (0.55, 0.30, 0.12, 1.0)
 """Base colour of the surfaces shown on the page (RGBA, linear): the orange of ``pix2vox.viz``'s meshes."""
 
-VOXEL_COLOUR = (0.26, 0.45, 0.70, 1.0)
+VOXEL_COLOUR = (0.13, 0.27, 0.50, 1.0)
 """Base colour of the voxels shown on the page: the blue of ``pix2vox.viz``'s voxels."""
 
 
@@ -233,14 +234,23 @@ def _display_glb(result: Result, path: Path, level: float, method: str) -> Path:
 _TEMPORARY = re.compile(r"^[0-9a-f]{16,}$|^tmp|^gradio$")
 
 
-def object_name(views: Sequence[Path]) -> str:
-    """A file name for the object of ``views``: their folder's name (``examples/chair/00.png`` → ``chair``)
-    unless it is a temporary upload folder, else the first view's name (``armchair.jpg`` → ``armchair``)."""
-    first = Path(views[0])
+def object_name(views: Sequence[Path], examples: dict[str, list[Path]] | None = None) -> str:
+    """A file name for the object of ``views``.
+
+    The example set the views are copies of (same names and sizes), else their folder's name
+    (``photos/armchair/front.jpg`` → ``armchair``) unless it is a temporary upload folder, else the
+    first view's name (``armchair.jpg`` → ``armchair``); ``object`` when that is only a number.
+    """
+    paths = [Path(v) for v in views]
+    signature = {(p.name, p.stat().st_size) for p in paths if p.is_file()}
+    for name, files in (examples or {}).items():
+        if signature and signature <= {(f.name, f.stat().st_size) for f in files}:
+            return name
+    first = paths[0]
     folder = first.parent.name
-    name = folder if folder and not _TEMPORARY.match(folder) and all(Path(v).parent == first.parent for v in views) else first.stem
+    name = folder if folder and not _TEMPORARY.match(folder) and all(p.parent == first.parent for p in paths) else first.stem
     cleaned = re.sub(r"[^\w.-]+", "-", name).strip("-.")
-    return cleaned or "object"
+    return cleaned if cleaned and not cleaned.isdigit() else "object"
 
 
 def user_message(error: BaseException, views: Sequence[Path]) -> str:
@@ -285,6 +295,7 @@ def build_app(
     if first not in names:
         names.insert(0, first)
     sets = example_sets(examples)
+    demo.examples = sets
 
     def uploads(files: list | None) -> list[Path]:
         return [Path(getattr(f, "name", f)) for f in files or []]
@@ -353,7 +364,7 @@ def build_app(
                                         camera_position=camera, display_mode="solid")
                 downloads = gr.File(label="Downloads (OBJ, GLB, binvox)", file_count="multiple", elem_id="downloads")
                 gallery = gr.Gallery(label="What the network sees: each view cut out, framed and put on grey",
-                                     columns=5, height="auto", object_fit="contain", allow_preview=True, elem_id="seen")
+                                     columns=5, height=300, object_fit="contain", allow_preview=True, elem_id="seen")
                 fusion = gr.Image(label="Fusion weights (several views)", type="filepath")
         chooser.change(model_threshold, chooser, threshold)
         button.click(reconstruct, [files, chooser, mode, threshold],
