@@ -235,6 +235,40 @@ def test_supervisor_resumes_restarts_times_out_and_counts(tmp_path: Path, caplog
     assert (again.made, again.done_before, again.known_broken, again.timed_out, again.crashed) == (0, 4, 2, 1, 1)
 
 
+INTERRUPTED_RUN = """
+import sys
+sys.path.insert(0, {tools!r})
+import generate, postprocess
+try:
+    generate.run_jobs(postprocess.plan(["chair"], 2, 0), {out!r}, command=[sys.executable, {script!r}], time_limit=100)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_kills_the_workers_and_keeps_finished_models(tmp_path: Path):
+    import signal
+    import time
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    script = tmp_path / "fake_worker.py"
+    script.write_text(FAKE_WORKER.format(tools=str(TOOLS), pids=str(pids)))
+    out = tmp_path / "meshes"
+    run = tmp_path / "run.py"
+    run.write_text(INTERRUPTED_RUN.format(tools=str(TOOLS), out=str(out), script=str(script)))
+    process = subprocess.Popen([sys.executable, str(run)], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (pids / "chair-1").is_file() and time.monotonic() < deadline:  # job 1 sleeps in the worker
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130
+    worker_pid = int((pids / "chair-1").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker_pid, 0)
+    assert [p.name for p in (out / "chair").iterdir()] == [postprocess.plan(["chair"], 1, 0)[0].name]
+
+
 def test_the_command_line_rejects_unknown_categories(capsys):
     with pytest.raises(SystemExit) as exit_info:
         generate.main(["--out", "x", "--categories", "chair,spaceship"])

@@ -132,24 +132,11 @@ class Summary:
                 + f"; {self.made + self.done_before} of {self.planned} models present, {self.seconds / 60:.1f} min")
 
 
-def run_jobs(
-    jobs: Sequence[postprocess.Job],
-    out: str | os.PathLike[str],
-    *,
-    command: Sequence[str],
-    workers: int = 1,
-    assets_per_worker: int = 150,
-    time_limit: float = 120.0,
-    startup_limit: float = STARTUP_LIMIT_S,
-    max_triangles: int = 100_000,
-    base_seed: int = 0,
-    log_path: str | os.PathLike[str] | None = None,
-) -> Summary:
-    """Makes every job whose folder is not finished, with ``workers`` worker processes.
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How :class:`Supervisor` runs its workers.
 
-    Args:
-        jobs: From :func:`postprocess.plan`.
-        out: The ``MESHES`` folder (created if missing).
+    Attributes:
         command: The worker's command line (``[python, worker.py]``).
         workers: Worker processes at a time.
         assets_per_worker: Assets a worker makes before it is replaced.
@@ -157,121 +144,201 @@ def run_jobs(
         startup_limit: Seconds a worker may take to start.
         max_triangles: Triangle budget of a model (:func:`postprocess.decimate`).
         base_seed: Recorded in ``meta.json``.
+    """
+
+    command: tuple[str, ...]
+    workers: int = 1
+    assets_per_worker: int = 150
+    time_limit: float = 120.0
+    startup_limit: float = STARTUP_LIMIT_S
+    max_triangles: int = 100_000
+    base_seed: int = 0
+
+
+class Supervisor:
+    """Makes the unfinished jobs of one ``MESHES`` folder with worker processes, one thread per
+    worker; the workers' output goes to ``log``."""
+
+    def __init__(self, out: Path, settings: Settings, log) -> None:
+        self.out, self.settings, self.log = out, settings, log
+        self.summary = Summary()
+        self.todo: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.live: set[Worker] = set()
+        self.started = self.last_report = time.monotonic()
+        self.total = 0
+
+    def plan(self, jobs: Sequence[postprocess.Job]) -> None:
+        """Queues every job that is neither finished nor known to be broken."""
+        known = {(r["category"], r["name"]) for r in _broken_records(self.out)}
+        self.summary.planned = len(jobs)
+        for job in jobs:
+            if postprocess.is_done(self.out, job):
+                self.summary.done_before += 1
+            elif (job.category, job.name) in known:
+                self.summary.known_broken += 1
+            else:
+                self.todo.put(job)
+        self.total = self.todo.qsize()
+        logger.info("%d models planned: %d already done, %d known broken, %d to make with %d worker(s)",
+                    len(jobs), self.summary.done_before, self.summary.known_broken, self.total, self.settings.workers)
+
+    def run(self) -> None:
+        """Runs the queue to its end; on Ctrl-C kills the workers and re-raises."""
+        # Waiting on events, not on Thread.join: a join that Ctrl-C interrupts can leave the thread
+        # looking finished while it runs (Python 3.11).
+        ends = [threading.Event() for _ in range(self.settings.workers)]
+        threads = [threading.Thread(target=self._slot, args=(end,), name=f"slot-{i}") for i, end in enumerate(ends)]
+        try:
+            for thread in threads:
+                thread.start()
+            for end in ends:
+                while not end.wait(0.5):  # a timeout, so that Ctrl-C reaches this thread
+                    pass
+        except KeyboardInterrupt:
+            self.stopping.set()
+            with self.lock:
+                for worker in self.live:
+                    worker.process.kill()
+            for end in ends:
+                end.wait()
+            raise
+        self.summary.seconds = time.monotonic() - self.started
+
+    def _start_worker(self) -> Worker | None:
+        worker = Worker(self.settings.command, self.log)
+        with self.lock:
+            self.live.add(worker)
+        try:
+            worker.ready(self.settings.startup_limit)
+        except (TimeoutError, WorkerDied) as error:
+            self._stop_worker(worker, kill=True)
+            logger.error("a worker did not start (%s); see %s", error or "timed out", self.log.name)
+            return None
+        return worker
+
+    def _stop_worker(self, worker: Worker, *, kill: bool = False) -> None:
+        with self.lock:
+            self.live.discard(worker)
+        worker.stop(kill=kill)
+
+    def _slot(self, end: threading.Event) -> None:
+        worker = None
+        try:
+            while not self.stopping.is_set():
+                try:
+                    job = self.todo.get_nowait()
+                except queue.Empty:
+                    return
+                if worker is not None and worker.assets >= self.settings.assets_per_worker:
+                    self._stop_worker(worker)
+                    worker = None
+                worker = worker or self._start_worker()
+                if worker is None:
+                    self._finish(job, "crashed", "the worker did not start")
+                    continue
+                worker = self._make(worker, job)
+        finally:
+            if worker is not None:
+                self._stop_worker(worker, kill=self.stopping.is_set())
+            end.set()
+
+    def _make(self, worker: Worker, job: postprocess.Job) -> Worker | None:
+        """Runs one job; returns the worker, or ``None`` when it had to be killed."""
+        message = {**dataclasses.asdict(job), "name": job.name, "folder": str(self.out / job.category / job.name),
+                   "max_triangles": self.settings.max_triangles, "base_seed": self.settings.base_seed}
+        sent = time.monotonic()
+        try:
+            result = worker.run(message, self.settings.time_limit)
+        except (TimeoutError, WorkerDied) as error:
+            self._stop_worker(worker, kill=True)
+            _remove_partial(self.out / job.category, job.name)
+            timed_out = isinstance(error, TimeoutError)
+            self._finish(job, "timed out" if timed_out else "crashed", str(error))
+            return None
+        self._finish(job, result["status"], result.get("reason", ""), time.monotonic() - sent)
+        return worker
+
+    def _finish(self, job: postprocess.Job, outcome: str, detail: str = "", seconds: float = 0.0) -> None:
+        if self.stopping.is_set():  # interrupted: the asset was not judged
+            return
+        label = f"{job.category}/{job.name} ({job.factory} seed {job.seed})"
+        with self.lock:
+            if outcome == "made":
+                self.summary.made += 1
+                self.summary.times[job.category].append(seconds)
+                logger.debug("%s: made in %.2f s", label, seconds)
+            elif outcome == "broken":
+                self.summary.broken[postprocess.reason_kind(detail)] += 1
+                _record_broken(self.out, job, detail)
+                logger.warning("skipped %s: %s", label, detail)
+            elif outcome == "timed out":
+                self.summary.timed_out += 1
+                logger.warning("skipped %s: over the time limit of %g s", label, self.settings.time_limit)
+            else:
+                self.summary.crashed += 1
+                logger.warning("skipped %s: %s", label, detail)
+            self._report()
+
+    def _report(self) -> None:
+        s = self.summary
+        handled = s.made + sum(s.broken.values()) + s.timed_out + s.crashed
+        if time.monotonic() - self.last_report > 30 or handled == self.total:
+            self.last_report = time.monotonic()
+            logger.info("%d of %d handled (%d made), %.1f min", handled, self.total, s.made,
+                        (self.last_report - self.started) / 60)
+
+
+def _broken_records(out: Path) -> list[dict]:
+    path = out / BROKEN_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _record_broken(out: Path, job: postprocess.Job, reason: str) -> None:
+    with (out / BROKEN_FILE).open("a", encoding="utf-8") as file:
+        file.write(json.dumps({"category": job.category, "name": job.name, "factory": job.factory,
+                               "seed": job.seed, "reason": reason}) + "\n")
+
+
+def run_jobs(
+    jobs: Sequence[postprocess.Job],
+    out: str | os.PathLike[str],
+    *,
+    command: Sequence[str],
+    log_path: str | os.PathLike[str] | None = None,
+    **settings,
+) -> Summary:
+    """Makes every job whose folder is not finished (see the module docstring).
+
+    Args:
+        jobs: From :func:`postprocess.plan`.
+        out: The ``MESHES`` folder (created if missing).
+        command: The worker's command line (``[python, worker.py]``).
         log_path: Where the workers' stdout/stderr go (default ``OUT/infinigen-workers.log``).
+        **settings: The other fields of :class:`Settings`.
 
     Returns:
-        The counts; also logged.
+        The counts; also logged, with the median time per asset of each category.
+
+    Raises:
+        KeyboardInterrupt: After the workers were killed; finished folders stay.
     """
-    started = time.monotonic()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for path in postprocess.leftovers(out):
         shutil.rmtree(path, ignore_errors=True)
-    broken_path = out / BROKEN_FILE
-    known = set()
-    if broken_path.is_file():
-        records = [json.loads(line) for line in broken_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        known = {(r["category"], r["name"]) for r in records}
-    summary = Summary(planned=len(jobs))
-    todo: queue.Queue = queue.Queue()
-    for job in jobs:
-        if postprocess.is_done(out, job):
-            summary.done_before += 1
-        elif (job.category, job.name) in known:
-            summary.known_broken += 1
-        else:
-            todo.put(job)
-    total = todo.qsize()
-    logger.info("%d models planned: %d already done, %d known broken, %d to make with %d worker(s)",
-                len(jobs), summary.done_before, summary.known_broken, total, workers)
-    lock = threading.Lock()
-    log = open(log_path or out / LOG_FILE, "ab")  # noqa: SIM115  (shared by every worker, closed below)
-    last_report = [time.monotonic()]
-
-    def record_broken(job: postprocess.Job, reason: str) -> None:
-        with broken_path.open("a", encoding="utf-8") as file:
-            file.write(json.dumps({"category": job.category, "name": job.name, "factory": job.factory,
-                                   "seed": job.seed, "reason": reason}) + "\n")
-
-    def finish(job: postprocess.Job, outcome: str, detail: str = "", seconds: float = 0.0) -> None:
-        with lock:
-            label = f"{job.category}/{job.name}"
-            if outcome == "made":
-                summary.made += 1
-                summary.times[job.category].append(seconds)
-                logger.debug("%s: made in %.2f s", label, seconds)
-            elif outcome == "broken":
-                summary.broken[postprocess.reason_kind(detail)] += 1
-                record_broken(job, detail)
-                logger.warning("skipped %s (%s seed %d): %s", label, job.factory, job.seed, detail)
-            elif outcome == "timed out":
-                summary.timed_out += 1
-                logger.warning("skipped %s (%s seed %d): over the time limit of %g s", label, job.factory, job.seed, time_limit)
-            else:
-                summary.crashed += 1
-                logger.warning("skipped %s (%s seed %d): %s", label, job.factory, job.seed, detail)
-            handled = summary.made + sum(summary.broken.values()) + summary.timed_out + summary.crashed
-            if time.monotonic() - last_report[0] > 30 or handled == total:
-                last_report[0] = time.monotonic()
-                logger.info("%d of %d handled (%d made), %.1f min", handled, total, summary.made,
-                            (time.monotonic() - started) / 60)
-
-    def slot() -> None:
-        worker = None
-        try:
-            while True:
-                try:
-                    job = todo.get_nowait()
-                except queue.Empty:
-                    return
-                if worker is not None and worker.assets >= assets_per_worker:
-                    worker.stop()
-                    worker = None
-                if worker is None:
-                    worker = Worker(command, log)
-                    try:
-                        worker.ready(startup_limit)
-                    except (TimeoutError, WorkerDied) as error:
-                        worker.stop(kill=True)
-                        worker = None
-                        finish(job, "crashed", f"worker did not start ({error or 'timed out'})")
-                        continue
-                message = {**dataclasses.asdict(job), "name": job.name, "folder": str(out / job.category / job.name),
-                           "max_triangles": max_triangles, "base_seed": base_seed}
-                sent = time.monotonic()
-                try:
-                    result = worker.run(message, time_limit)
-                except TimeoutError:
-                    worker.stop(kill=True)
-                    worker = None
-                    _remove_partial(out / job.category, job.name)
-                    finish(job, "timed out")
-                    continue
-                except WorkerDied as error:
-                    worker.stop(kill=True)
-                    worker = None
-                    _remove_partial(out / job.category, job.name)
-                    finish(job, "crashed", str(error))
-                    continue
-                finish(job, result["status"], result.get("reason", ""), time.monotonic() - sent)
-        finally:
-            if worker is not None:
-                worker.stop()
-
-    threads = [threading.Thread(target=slot, name=f"slot-{i}") for i in range(max(1, workers))]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        log.close()
-    summary.seconds = time.monotonic() - started
-    for category, times in sorted(summary.times.items()):
+    with open(log_path or out / LOG_FILE, "ab") as log:
+        supervisor = Supervisor(out, Settings(tuple(command), **settings), log)
+        supervisor.plan(jobs)
+        supervisor.run()
+    for category, times in sorted(supervisor.summary.times.items()):
         times = sorted(times)
-        logger.info("%s: %d made, %.2f s per asset (median, written files included; %.2f–%.2f)", category, len(times),
-                    times[len(times) // 2], times[0], times[-1])
-    return summary
+        logger.info("%s: %d made, %.2f s per asset (median, written files included; %.2f–%.2f)", category,
+                    len(times), times[len(times) // 2], times[0], times[-1])
+    return supervisor.summary
 
 
 def _remove_partial(category: Path, name: str) -> None:
@@ -300,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="generate.py",
         description="Generate MESHES/<category>/<model>/ folders (model.obj, model.mtl, meta.json) with Infinigen.",
         epilog="categories and their Infinigen factories:\n" + "\n".join(
-            f"  {c}: {', '.join(f.removesuffix('Factory') for f in fs)}" for c, fs in postprocess.CATEGORIES.items()),
+            f"  {c}: {', '.join(map(postprocess.short_name, fs))}" for c, fs in postprocess.CATEGORIES.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", required=True, metavar="MESHES", help="output folder (resumed if it exists)")
@@ -322,7 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the generator; 0 when it ran to the end (broken models included), 2 for bad arguments."""
+    """Runs the generator; 0 when it ran to the end (broken models included), 2 for bad arguments,
+    130 when interrupted."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -331,9 +399,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"generate.py: error: {error}", file=sys.stderr)
         return 2
     command = [sys.executable, str(HERE / "worker.py")]
-    summary = run_jobs(jobs, args.out, command=command, workers=args.workers, assets_per_worker=args.assets_per_worker,
-                       time_limit=args.time_limit, max_triangles=args.max_triangles, base_seed=args.seed,
-                       log_path=args.log)
+    try:
+        summary = run_jobs(jobs, args.out, command=command, workers=args.workers, assets_per_worker=args.assets_per_worker,
+                           time_limit=args.time_limit, max_triangles=args.max_triangles, base_seed=args.seed,
+                           log_path=args.log)
+    except KeyboardInterrupt:
+        print("generate.py: interrupted (finished models are kept; run again to resume)", file=sys.stderr)
+        return 130
     print(summary.line())
     return 0
 

@@ -24,6 +24,9 @@ from pix2vox.meshes.load import FRONTS, load_mesh, turn_about_y
 from pix2vox.meshes.raster import rasterize
 from pix2vox.synth.render import View
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import postprocess  # noqa: E402  (beside this file)
+
 LABEL_WIDTH = 70
 CAPTION = 12
 FOV = 25.0
@@ -45,12 +48,6 @@ def render(path: Path, size: int, *, front: str = "+z", azimuth: float = 50.0, e
     return image
 
 
-def caption(model) -> str:
-    """The factory of a model without the ``Factory`` suffixes (``BedFrame+Mattress``)."""
-    factory = str(model.meta.get("factory", model.name))
-    return "+".join(part.removesuffix("Factory") for part in factory.split("+"))
-
-
 def grid(meshes: str | Path, *, per_category: int = 4, size: int = 96, blocks: int = 1,
          categories: Sequence[str] | None = None) -> Image.Image:
     """The first ``per_category`` models of each category (sorted by name), one row per category;
@@ -67,7 +64,7 @@ def grid(meshes: str | Path, *, per_category: int = 4, size: int = 96, blocks: i
         for column, model in enumerate([m for m in models if m.category == category][:per_category]):
             left = left0 + LABEL_WIDTH + column * size
             picture.paste(render(model.path, size), (left, top))
-            draw.text((left + 2, top + size), caption(model)[:18], fill="dimgray")
+            draw.text((left + 2, top + size), postprocess.short_name(str(model.meta.get("factory", model.name)))[:18], fill="dimgray")
     return picture
 
 

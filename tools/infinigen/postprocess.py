@@ -114,6 +114,11 @@ def factory_slug(factory: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", first).lower()
 
 
+def short_name(factory: str) -> str:
+    """``"BedFrameFactory+MattressFactory"`` → ``"BedFrame+Mattress"``."""
+    return "+".join(part.removesuffix("Factory") for part in factory.split("+"))
+
+
 def asset_seed(base_seed: int, category: str, index: int) -> int:
     """Seed of model ``index`` of ``category``: a hash of the three, the same on every machine."""
     digest = hashlib.sha256(f"{base_seed}/{category}/{index}".encode()).digest()
