@@ -1,0 +1,246 @@
+"""Finding the object: the path each kind of picture takes, GrabCut on small composites with known
+masks, user masks and segmenters used as given, and clear errors."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2vox.errors import ImageError
+from pix2vox.foreground import Foreground, find_foreground, load_mask
+from pix2vox.preprocess import PreprocessConfig, auto_transform, load_image, preprocess
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+CONFIG = PreprocessConfig(object_fill=0.75)
+MASK_IOU_FLOOR = 0.85  # median mask IoU of GrabCut on the small composites below (they give 0.98)
+
+
+def _rendering(name: str = "chair/00.png") -> np.ndarray:
+    """A shipped rendering as ``(137, 137, 4)`` uint8 RGBA; its alpha is the true mask."""
+    return np.asarray(Image.open(EXAMPLES / name).convert("RGBA"))
+
+
+def _clutter(height: int, width: int, seed: int) -> np.ndarray:
+    """A cluttered, photo-like background, alike all over (as a room or a street is): a few colours
+    in many overlapping patches, soft stripes and noise; uint8 RGB."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    palette = rng.uniform(30, 230, (5, 3))
+    image = Image.new("RGB", (width, height), tuple(int(v) for v in palette[0]))
+    draw = ImageDraw.Draw(image)
+    for _ in range(60):
+        x, y = rng.uniform(-20, width), rng.uniform(-20, height)
+        w, h = rng.uniform(10, 60, 2)
+        colour = tuple(int(v) for v in palette[rng.integers(len(palette))])
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x, y, x + w, y + h), fill=colour)
+    array = np.asarray(image.filter(__import__("PIL.ImageFilter").ImageFilter.GaussianBlur(1.5)), np.float32)
+    ys, xs = np.mgrid[:height, :width]
+    array += 12 * np.sin((xs * 0.7 + ys * 0.3) / 5.0)[..., None] + rng.normal(0, 5, array.shape)
+    return np.clip(array, 0, 255).astype(np.uint8)
+
+
+def _composite(seed: int, size=(240, 320), scale: float = 1.2, at=(0.5, 0.5), name: str = "chair/00.png"):
+    """A rendering pasted onto clutter: ``(picture uint8 RGB, true alpha float)``."""
+    rgba = Image.fromarray(_rendering(name)).convert("RGBa")
+    rgba = rgba.resize((round(137 * scale), round(137 * scale)), Image.LANCZOS).convert("RGBA")
+    canvas = Image.new("RGBA", (size[1], size[0]), (0, 0, 0, 0))
+    canvas.paste(rgba, (round(at[0] * size[1] - rgba.width / 2), round(at[1] * size[0] - rgba.height / 2)))
+    back = Image.fromarray(_clutter(*size, seed)).convert("RGBA")
+    back.alpha_composite(canvas)
+    return np.asarray(back.convert("RGB")), np.asarray(canvas)[..., 3].astype(np.float32) / 255
+
+
+def _iou(alpha: np.ndarray | None, truth: np.ndarray) -> float:
+    assert alpha is not None
+    a, b = alpha > 0.5, truth > 0.5
+    return float((a & b).sum() / (a | b).sum())
+
+
+# ----------------------------------------------------------------------------------------------
+# The path each kind of picture takes
+
+
+def test_cut_out_uses_its_alpha_and_a_rendering_the_official_transform() -> None:
+    rendering = load_image(_rendering())
+    assert find_foreground(rendering).source == "alpha"
+    torch.testing.assert_close(preprocess(rendering, CONFIG, "auto"), preprocess(rendering, CONFIG, "official"), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("colour", [(255, 255, 255), (240, 240, 240), (0, 0, 0), (70, 110, 160)])
+def test_plain_background_of_any_colour_becomes_the_training_grey(colour) -> None:
+    """A product photo (white), grey, black (an RGBA cut-out opened with .convert("RGB")) or coloured
+    background: found as plain, replaced by grey 240 around the object."""
+    picture = Image.new("RGB", (300, 220), colour)
+    cut = Image.fromarray(_rendering())
+    picture.paste(cut, (90, 40), cut)
+    found = []
+    x = preprocess(np.asarray(picture), CONFIG, "auto", foregrounds=found)[0]
+    assert found[0].source == "plain"
+    grey = (240 / 255 - 0.5) / 0.5
+    assert torch.allclose(x[:, :8, :8], torch.full((3, 8, 8), grey), atol=1e-5)
+    # The object's box, as from the true alpha
+    truth = np.zeros((220, 300), np.float32)
+    truth[40:177, 90:227] = _rendering()[..., 3] / 255
+    assert _iou(found[0].alpha, truth) > 0.9
+
+
+def test_converted_cut_out_frames_like_the_cut_out() -> None:
+    """``Image.open(rgba).convert("RGB")`` (black background) gives nearly the network input of the RGBA itself."""
+    rgba = Image.fromarray(_rendering())
+    padded = Image.new("RGBA", (200, 160), (0, 0, 0, 0))
+    padded.paste(rgba, (30, 10))
+    as_rgba = preprocess(np.asarray(padded), CONFIG, "auto")
+    as_rgb = preprocess(np.asarray(padded.convert("RGB")), CONFIG, "auto")
+    assert (as_rgba - as_rgb).abs().mean() < 0.05
+
+
+def test_cluttered_photo_without_opencv_warns_which_extra_to_install(caplog) -> None:
+    picture, _ = _composite(0)
+    with caplog.at_level(logging.WARNING, logger="pix2vox"):
+        foreground = find_foreground(load_image(picture), grabcut=False)
+        assert foreground.source == "none"
+        import pix2vox.preprocess as module
+
+        original = module.grabcut_available
+        module.grabcut_available = lambda: False
+        try:
+            module._warn_no_object(load_image(picture), foreground, "room.jpg")
+        finally:
+            module.grabcut_available = original
+    assert 'room.jpg: no object found' in caplog.text and 'pix2vox[photo]' in caplog.text
+
+
+def test_inference_without_opencv_never_imports_it() -> None:
+    code = (
+        "import sys, numpy as np\n"
+        "sys.modules['cv2'] = None\n"  # as if OpenCV were not installed
+        "from pix2vox.preprocess import PreprocessConfig, preprocess\n"
+        "from pix2vox.foreground import grabcut_available\n"
+        "rgb = (np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8)\n"
+        "out = preprocess(rgb, PreprocessConfig(), 'auto')\n"
+        "assert out.shape == (1, 3, 224, 224)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# GrabCut on small composites
+
+
+def test_grabcut_finds_objects_on_clutter() -> None:
+    """Eight composites of the shipped renderings on cluttered backgrounds, at assorted places and
+    sizes: the median mask IoU against the true alpha is at least the floor."""
+    pytest.importorskip("cv2")
+    names = ["chair/00.png", "sofa/00.png", "chair/02.png", "sofa/01.png", "chair/04.png", "sofa/02.png", "chair/03.png", "chair/01.png"]
+    rng = np.random.default_rng(0)
+    scores, sources = [], []
+    for i, name in enumerate(names):
+        at = (float(rng.uniform(0.35, 0.65)), float(rng.uniform(0.4, 0.6)))
+        picture, truth = _composite(10 + i, scale=float(rng.uniform(0.9, 1.4)), at=at, name=name)
+        foreground = find_foreground(load_image(picture), name=name)
+        sources.append(foreground.source)
+        scores.append(_iou(foreground.alpha, truth) if foreground.alpha is not None else 0.0)
+    assert set(sources) == {"grabcut"}
+    assert np.median(scores) >= MASK_IOU_FLOOR, np.round(scores, 3)
+
+
+def test_grabcut_network_input_is_close_to_the_true_mask_s() -> None:
+    pytest.importorskip("cv2")
+    picture, truth = _composite(11, scale=1.2, at=(0.45, 0.5), name="sofa/00.png")
+    image = load_image(picture)
+    found = auto_transform(image, CONFIG)
+    true = auto_transform(image, CONFIG, foreground=Foreground(truth, "mask"))
+    assert (found - true).abs().mean() < 0.05
+
+
+# ----------------------------------------------------------------------------------------------
+# Masks and segmenters given by the user
+
+
+def test_user_mask_is_used_as_given(tmp_path: Path) -> None:
+    """The object's RGB with a user mask gives exactly the input of the RGBA cut-out with that alpha."""
+    picture, truth = _composite(4)
+    hard = truth > 0.5
+    rgba = np.concatenate([picture, (hard * 255).astype(np.uint8)[..., None]], 2)
+    expected = preprocess(rgba, CONFIG, "auto")
+    torch.testing.assert_close(preprocess(picture, CONFIG, "auto", masks=[hard]), expected)
+    path = tmp_path / "mask.png"
+    Image.fromarray((hard * 255).astype(np.uint8)).save(path)
+    found = []
+    torch.testing.assert_close(preprocess(picture, CONFIG, "auto", masks=path, foregrounds=found), expected)
+    assert found[0].source == "mask"
+
+
+def test_segmenter_is_called_on_cluttered_views_only() -> None:
+    picture, truth = _composite(5)
+    calls = []
+
+    def segmenter(rgb: np.ndarray) -> np.ndarray:
+        calls.append(rgb.shape)
+        assert rgb.dtype == np.float32 and rgb.max() <= 1
+        return truth > 0.5
+
+    found = []
+    preprocess([picture, _rendering()], CONFIG, "auto", segmenter=segmenter, foregrounds=found)
+    assert calls == [picture.shape] and [f.source for f in found] == ["segmenter", "alpha"]
+
+
+def test_reconstructor_takes_masks_and_a_segmenter(original_checkpoint) -> None:
+    from pix2vox import Reconstructor
+
+    picture, truth = _composite(6)
+    hard = truth > 0.5
+    rec = Reconstructor("pix2voxpp-f", weights=original_checkpoint("pix2voxpp-f"), device="cpu")
+    by_mask = rec.predict(picture, mask=hard).probabilities
+    rec.segmenter = lambda rgb: hard
+    try:
+        by_segmenter = rec.predict(picture).probabilities
+    finally:
+        rec.segmenter = None
+    np.testing.assert_allclose(by_mask, by_segmenter, atol=1e-6)
+    batch = rec.predict_batch([picture, [picture, picture]], masks=[hard, [hard, None]], progress=False)
+    np.testing.assert_allclose(batch[0].probabilities, by_mask, atol=1e-5)
+
+
+@pytest.mark.parametrize("mask, message", [
+    (np.ones((10, 10), bool), "10×10 pixels, but the view is 320×240"),
+    (np.zeros((240, 320), bool), "empty"),
+    (np.full((240, 320), 2.0), "must lie in \\[0, 1\\]"),
+    (np.ones((240, 320, 3), bool), "expected an \\(H, W\\) mask"),
+])
+def test_bad_masks_are_clear_errors(mask, message) -> None:
+    picture, _ = _composite(7)
+    with pytest.raises(ImageError, match=message):
+        preprocess(picture, CONFIG, "auto", masks=[mask])
+
+
+def test_mask_count_and_files_are_checked(tmp_path: Path) -> None:
+    picture, _ = _composite(7)
+    with pytest.raises(ImageError, match="2 masks for 1 view"):
+        preprocess(picture, CONFIG, "auto", masks=[None, None])
+    with pytest.raises(ImageError, match="missing.png: no such file"):
+        load_mask(tmp_path / "missing.png", (240, 320), "view.png")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"no image")
+    with pytest.raises(ImageError, match="broken.png: not a readable image"):
+        load_mask(broken, (240, 320), "view.png")
+
+
+def test_segmenter_mistakes_name_the_view() -> None:
+    picture, _ = _composite(8)
+    with pytest.raises(ImageError, match="segmenter output.*10×10 pixels"):
+        preprocess(picture, CONFIG, "auto", segmenter=lambda rgb: np.ones((10, 10), bool))
+
+    def broken(rgb):
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(ImageError, match="the segmenter failed \\(RuntimeError: out of memory\\)"):
+        preprocess(picture, CONFIG, "auto", segmenter=broken)
