@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trimesh
+from PIL import Image
 
 from pix2vox import Reconstructor, Result
 from pix2vox.cli.export import main
@@ -337,3 +338,68 @@ def test_preview_must_be_png_and_one_object(tmp_path, capsys):
     assert main([str(tmp_path / "objects"), "-o", str(tmp_path / "out"), "--preview", str(tmp_path / "a.png")]) == 2
     assert "batch mode writes meshes only" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() and not (tmp_path / "a.png").exists()
+
+
+# --- masks ---------------------------------------------------------------------------------
+
+
+def _photo_and_mask(folder: Path) -> tuple[Path, Path, np.ndarray]:
+    """A shipped rendering on a striped background (a "photo") and its true mask, as files."""
+    from PIL import Image
+
+    rgba = np.asarray(Image.open(ROOT / "examples" / "chair" / "00.png").convert("RGBA"))
+    ys, xs = np.mgrid[:160, :200]
+    back = np.stack([120 + 60 * np.sin(xs / 7.0), 100 + 50 * np.cos(ys / 5.0), 90 + 40 * np.sin((xs + ys) / 9.0)], 2)
+    alpha = np.zeros((160, 200), np.float32)
+    alpha[10:147, 30:167] = rgba[..., 3] / 255
+    photo = back.copy()
+    photo[10:147, 30:167] = rgba[..., :3] * alpha[10:147, 30:167, None] + back[10:147, 30:167] * (1 - alpha[10:147, 30:167, None])
+    Image.fromarray(photo.astype(np.uint8)).save(folder / "photo.png")
+    Image.fromarray(((alpha > 0.5) * 255).astype(np.uint8)).save(folder / "mask.png")
+    return folder / "photo.png", folder / "mask.png", alpha > 0.5
+
+
+def test_mask_is_used_as_given(tmp_path, monkeypatch):
+    from pix2vox import Reconstructor
+
+    photo, mask, truth = _photo_and_mask(tmp_path)
+    seen = {}
+
+    def preview(result, path, *, views=None, threshold=None):
+        seen["views"] = views
+        Path(path).write_bytes(b"\x89PNG picture")
+
+    monkeypatch.setattr("pix2vox.viz.preview", preview)
+    monkeypatch.setattr("pix2vox.cli.export._check_preview", lambda args, target: None)
+    out = tmp_path / "chair.npz"
+    args = [str(photo), "-o", str(out), "--mask", str(mask), "--device", "cpu", "--preview", str(tmp_path / "p.png")]
+    assert main(args) == 0
+    expected = Reconstructor(device="cpu").predict(photo, mask=truth).probabilities
+    np.testing.assert_allclose(load_volume(out), expected, atol=1e-5)
+    # --preview shows what the network saw: the cut-out on the training grey, not the stripes
+    (picture,) = seen["views"]
+    assert picture.shape == (224, 224, 3) and (picture[:10, :10] == 240).all()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda f: Image.new("L", (20, 20), 255).save(f), "mask.png: 20×20 pixels, but the view is 200×160"),
+    (lambda f: Image.new("L", (200, 160), 0).save(f), "mask.png: empty (no pixel marks the object)"),
+    (lambda f: f.write_bytes(b"not a png"), "mask.png: not a readable image"),
+])
+def test_bad_mask_is_one_line(tmp_path, capsys, make, message):
+    photo, mask, _ = _photo_and_mask(tmp_path)
+    make(mask)
+    out = tmp_path / "chair.obj"
+    code = main([str(photo), "-o", str(out), "--mask", str(mask), "--device", "cpu"])
+    assert_user_error(code, capsys.readouterr().err, message)
+    assert not out.exists()
+
+
+def test_mask_count_and_files_checked(tmp_path, capsys):
+    photo, mask, _ = _photo_and_mask(tmp_path)
+    out = tmp_path / "chair.obj"
+    code = main([str(photo), "-o", str(out), "--mask", str(mask), str(mask), "--device", "cpu"])
+    assert_user_error(code, capsys.readouterr().err, "--mask: 2 mask(s) for 1 view(s)")
+    code = main([str(photo), "-o", str(out), "--mask", str(tmp_path / "nothing.png"), "--device", "cpu"])
+    assert_user_error(code, capsys.readouterr().err, "nothing.png: no such file (--mask)")
+    assert not out.exists()

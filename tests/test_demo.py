@@ -173,3 +173,29 @@ def test_reconstruct_through_gradio_client(server, tmp_path, loader):
     *_, message = client.predict([handle_file(str(broken))], default_model(), "auto", 0.3, api_name="/reconstruct")
     assert "Could not reconstruct" in message and "broken.png" in message
     assert message.count("broken.png") == 1 and "/" not in message.split("broken.png")[0][-2:]
+
+
+def test_downloads_are_named_after_the_object(tmp_path):
+    from pix2vox.demo import example_sets, object_name
+
+    sets = example_sets()
+    upload = tmp_path / "0123456789abcdef0123456789abcdef" / "00.png"  # Gradio's upload folder
+    upload.parent.mkdir()
+    upload.write_bytes((EXAMPLES / "sofa" / "00.png").read_bytes())
+    assert object_name([upload], sets) == "sofa"  # a copy of an example
+    photo = tmp_path / "0123456789abcdef0123456789abcdee" / "My armchair.jpg"
+    photo.parent.mkdir()
+    photo.write_bytes(b"x")
+    assert object_name([photo], sets) == "My-armchair"
+    shots = tmp_path / "stool"
+    shots.mkdir()
+    (shots / "1.jpg").write_bytes(b"xy")
+    assert object_name([shots / "1.jpg"], sets) == "stool"
+    assert object_name([tmp_path / "0123456789abcdef0123456789abcdef" / "7.png"], {}) == "object"
+
+
+def test_user_message_names_uploads_once_without_server_paths():
+    from pix2vox.demo import user_message
+
+    upload = Path("/tmp/gradio/0123456789abcdef/broken.png")
+    assert user_message(Pix2VoxError(f"{upload}: not a readable image"), [upload]) == "broken.png: not a readable image"
