@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,23 +14,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import load_into, read_checkpoint
+from .checkpoint import load_into
 from .cpu import cached_copy, optimize
 from .cpu.workers import run_side_by_side, split_evenly
 from .errors import CheckpointError
-from .hub import PushReport, download_folder, push_folder, resolve_weights, verify_sha256
-from .layout import FORMAT_VERSION, WEIGHTS_NAME, folder_files, make_config, parse_config, write_folder
+from .hub import PushReport, push_folder
+from .layout import FORMAT_VERSION, make_config, write_folder
+from .loader import HubOptions, is_repo_id, load_checkpoint
 from .models import Architecture, Pix2Vox
 from .foreground import MaskSource, Segmenter
 from .preprocess import MODES, EncodedImage, Mode, View, preprocess
-from .registry import DEFAULT_MODEL, ModelRecord, find_repo, get_record, list_models
+from .registry import ModelRecord, list_models
 from .result import Result
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["FORMAT_VERSION", "Reconstructor"]
 
-_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -127,7 +126,7 @@ class Reconstructor:
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str | os.PathLike | None = None,
         *,
         weights: str | os.PathLike | None = None,
         device: str | torch.device = "auto",
@@ -141,18 +140,11 @@ class Reconstructor:
         dtype: torch.dtype = torch.float32,
         compile: bool = False,
     ):
-        record = get_record(model)
         resolved = _check_options(preprocess, dtype, device)
-        if weights is not None:
-            path = Path(weights) / WEIGHTS_NAME if Path(weights).is_dir() else Path(weights)
-            if sha256 is not None and path.is_file():
-                verify_sha256(path, sha256)
-        else:
-            path = resolve_weights(
-                record, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token,
-                force_download=force_download, sha256=sha256,
-            )
-        self._setup(record, read_checkpoint(path), str(path), device=resolved, mode=preprocess, dtype=dtype, compile=compile)
+        hub = HubOptions(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token,
+                         force_download=force_download, sha256=sha256)
+        found = load_checkpoint(model, weights, hub=hub)
+        self._setup(found.record, found.state, found.source, device=resolved, mode=preprocess, dtype=dtype, compile=compile)
 
     @classmethod
     def from_pretrained(
@@ -192,33 +184,17 @@ class Reconstructor:
                 not fit it or fail the checksum.
             DownloadError: a repository that is neither cached nor downloadable.
         """
-        resolved = _check_options(preprocess, dtype, device)
         text = os.fspath(repo_id_or_path)
-        folder = Path(text)
-        if folder.is_dir():
-            config_path, weights_path = folder_files(folder)
-        elif folder.is_file():
+        if Path(text).is_file():
             raise CheckpointError(f"{text}: a file, not a folder; load a single weights file with Reconstructor(name, weights=...)")
-        else:
-            repo_id = text.removeprefix("hf-hub:")
-            if not _REPO_ID.fullmatch(repo_id):
-                hint = f"; for the registered model use Reconstructor({text!r})" if text in list_models() else ""
-                raise CheckpointError(f"{text}: no such folder (nor a Hub repository id like 'org/name'){hint}")
-            known = find_repo(repo_id)
-            pinned = known is not None and revision in (None, known.revision)
-            config_path, weights_path = download_folder(
-                repo_id,
-                revision=revision or (known.revision if known else None),
-                cache_dir=cache_dir,
-                local_files_only=local_files_only,
-                sha256=known.sha256 if pinned else None,
-                token=token,
-                force_download=force_download,
-            )
-        record = parse_config(config_path)
-        self = cls.__new__(cls)
-        self._setup(record, read_checkpoint(weights_path), str(weights_path), device=resolved, mode=preprocess, dtype=dtype, compile=compile)
-        return self
+        if not Path(text).is_dir() and not is_repo_id(text):
+            hint = f"; for the registered model use Reconstructor({text!r})" if text in list_models() else ""
+            raise CheckpointError(f"{text}: no such folder (nor a Hub repository id like 'org/name'){hint}")
+        return cls(
+            Path(text) if Path(text).is_dir() else text, device=device, preprocess=preprocess, revision=revision,
+            cache_dir=cache_dir, local_files_only=local_files_only, token=token, force_download=force_download,
+            dtype=dtype, compile=compile,
+        )
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Write this model as a folder in our layout, ready for the Hub or :meth:`from_pretrained`.

@@ -82,10 +82,10 @@ def reconstruct_dataset(
     import ray.data
 
     from pix2vox.hub import resolve_weights
-    from pix2vox.registry import get_record
+    from pix2vox.registry import get_record, list_models
 
     spec = _outputs(outputs, output_format, threshold)
-    if weights is None:  # fetched once here, not by every actor at once (actors on this node find it cached)
+    if weights is None and model in list_models():  # fetched once here, not by every actor at once
         resolve_weights(get_record(model))
     return ds.map_batches(
         ObjectReconstructor,

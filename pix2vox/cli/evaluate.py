@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pix2vox-eval``."""
     p = OneLineParser(prog=PROG, description="Evaluate a Pix2Vox model on a ShapeNet-layout dataset.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", help=f"registered model name (default with --weights: {DEFAULT_MODEL})")
+    p.add_argument("--model", help=f"registered model name, a pix2vox folder (config.json + model.safetensors) or a Hub repository id (default with a --weights file: {DEFAULT_MODEL})")
     p.add_argument("--weights", help="weights file or folder")
     p.add_argument("--data", required=True, metavar="ROOT", help="dataset folder")
     p.add_argument("--taxonomy-json", help="taxonomy file (default ROOT/ShapeNet.json)")
@@ -82,13 +82,11 @@ def _reconstructor(args: argparse.Namespace) -> Reconstructor:
 
     if args.weights is None and args.model is None:
         raise UsageError("give --model, --weights, or both")
-    if args.weights is not None and Path(args.weights).is_dir() and args.model is None:
-        return Reconstructor.from_pretrained(args.weights, device=args.device,
-                                             preprocess=args.preprocess)
     if args.weights is not None and not Path(args.weights).exists():
         raise UsageError(f"{args.weights}: no such file or folder")
-    return Reconstructor(args.model or DEFAULT_MODEL, weights=args.weights, device=args.device,
-                         preprocess=args.preprocess)
+    folder = args.weights is not None and Path(args.weights).is_dir()  # a folder is read with its own config.json
+    model = args.model or (None if folder else DEFAULT_MODEL)
+    return Reconstructor(model, weights=args.weights, device=args.device, preprocess=args.preprocess)
 
 
 def _check_output(path: Path | None) -> None:

@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SUPPORTED_FORMATS,
         help=f"output format (default: OUT's suffix; {DEFAULT_BATCH_FORMAT} in batch mode)",
     )
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="registered model name (default: %(default)s)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="registered model name, a pix2vox folder (config.json + model.safetensors) or a Hub repository id (default: %(default)s)")
     parser.add_argument("--weights", metavar="PATH", help="local checkpoint (.safetensors, the authors' .pth, or a folder)")
     parser.add_argument("--threshold", type=threshold, metavar="T", help="occupancy threshold in (0, 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (default: %(default)s)")
@@ -262,7 +262,7 @@ def _reconstructor(args: argparse.Namespace) -> Reconstructor:
     from pix2vox import Reconstructor
 
     if args.weights is not None and not Path(args.weights).exists():
-        raise UsageError(f"{args.weights}: no such file")
+        raise UsageError(f"{args.weights}: no such file or folder")
     return Reconstructor(args.model, weights=args.weights, device=args.device, preprocess=args.preprocess)
 
 

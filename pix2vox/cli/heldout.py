@@ -24,7 +24,7 @@ PROG = "pix2vox-heldout"
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pix2vox-heldout``."""
     parser = OneLineParser(prog=PROG, description="Held-out results (IoU, F-score, mean-shape baselines) and pictures of a checkpoint.")
-    parser.add_argument("--model", required=True, help="registered name, or a pix2vox folder")
+    parser.add_argument("--model", required=True, help="registered model name, a pix2vox folder (config.json + model.safetensors) or a Hub repository id")
     parser.add_argument("--weights", help="weights file or folder for --model")
     parser.add_argument("--data", required=True, metavar="ROOT", help="ShapeNet-layout dataset with train and test splits")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -60,8 +60,6 @@ def _run(args: argparse.Namespace) -> int:
     from pix2vox.reconstructor import Reconstructor
 
     def load(mode: str) -> Reconstructor:
-        if Path(args.model).is_dir():
-            return Reconstructor.from_pretrained(args.model, preprocess=mode)
         return Reconstructor(args.model, weights=args.weights, preprocess=mode)
 
     official = load("official")

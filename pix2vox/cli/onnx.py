@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="the .onnx file to write")
-    parser.add_argument("--model", help="registered model name, or a pix2vox folder (default: the library's default model)")
+    parser.add_argument("--model", help="registered model name, a pix2vox folder (config.json + model.safetensors) or a Hub repository id (default: the library's default model)")
     parser.add_argument("--weights", metavar="PATH", help="local checkpoint for --model (.safetensors, the authors' .pth, or a folder)")
     parser.add_argument("--opset", type=int, default=OPSET, help="ONNX opset version (default: %(default)s)")
     parser.add_argument("--verify", action="store_true", help="compare onnxruntime with PyTorch on random inputs (needs onnxruntime)")
@@ -55,12 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace):
     from pix2vox.reconstructor import Reconstructor
 
-    if args.model is not None and Path(args.model).is_dir():
-        if args.weights:
-            raise UsageError("--weights goes with a registered --model name, not with a folder")
-        return Reconstructor.from_pretrained(args.model, device="cpu")
-    if args.model is None:
-        return Reconstructor(weights=args.weights, device="cpu")
+    if args.weights is not None and not Path(args.weights).exists():
+        raise UsageError(f"{args.weights}: no such file or folder")
     return Reconstructor(args.model, weights=args.weights, device="cpu")
 
 
