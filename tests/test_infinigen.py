@@ -269,6 +269,13 @@ def test_ctrl_c_kills_the_workers_and_keeps_finished_models(tmp_path: Path):
     assert [p.name for p in (out / "chair").iterdir()] == [postprocess.plan(["chair"], 1, 0)[0].name]
 
 
+def test_a_worker_that_cannot_start_stops_the_run(tmp_path: Path):
+    command = [sys.executable, "-c", "import sys; sys.exit('no module named bpy')"]
+    with pytest.raises(RuntimeError, match="a worker did not start"):
+        generate.run_jobs(postprocess.plan(["chair", "table"], 3, 0), tmp_path, command=command, workers=2)
+    assert "no module named bpy" in (tmp_path / generate.LOG_FILE).read_text()
+
+
 def test_the_command_line_rejects_unknown_categories(capsys):
     with pytest.raises(SystemExit) as exit_info:
         generate.main(["--out", "x", "--categories", "chair,spaceship"])

@@ -168,6 +168,7 @@ class Supervisor:
         self.live: set[Worker] = set()
         self.started = self.last_report = time.monotonic()
         self.total = 0
+        self.failure: str | None = None
 
     def plan(self, jobs: Sequence[postprocess.Job]) -> None:
         """Queues every job that is neither finished nor known to be broken."""
@@ -185,7 +186,11 @@ class Supervisor:
                     len(jobs), self.summary.done_before, self.summary.known_broken, self.total, self.settings.workers)
 
     def run(self) -> None:
-        """Runs the queue to its end; on Ctrl-C kills the workers and re-raises."""
+        """Runs the queue to its end; on Ctrl-C kills the workers and re-raises.
+
+        Raises:
+            RuntimeError: A worker did not start (a broken environment: nothing would work).
+        """
         # Waiting on events, not on Thread.join: a join that Ctrl-C interrupts can leave the thread
         # looking finished while it runs (Python 3.11).
         ends = [threading.Event() for _ in range(self.settings.workers)]
@@ -205,6 +210,8 @@ class Supervisor:
                 end.wait()
             raise
         self.summary.seconds = time.monotonic() - self.started
+        if self.failure:
+            raise RuntimeError(self.failure)
 
     def _start_worker(self) -> Worker | None:
         worker = Worker(self.settings.command, self.log)
@@ -214,7 +221,8 @@ class Supervisor:
             worker.ready(self.settings.startup_limit)
         except (TimeoutError, WorkerDied) as error:
             self._stop_worker(worker, kill=True)
-            logger.error("a worker did not start (%s); see %s", error or "timed out", self.log.name)
+            self.failure = f"a worker did not start ({error or 'timed out'}); see {self.log.name}"
+            self.stopping.set()
             return None
         return worker
 
@@ -236,8 +244,7 @@ class Supervisor:
                     worker = None
                 worker = worker or self._start_worker()
                 if worker is None:
-                    self._finish(job, "crashed", "the worker did not start")
-                    continue
+                    return
                 worker = self._make(worker, job)
         finally:
             if worker is not None:
@@ -325,6 +332,7 @@ def run_jobs(
 
     Raises:
         KeyboardInterrupt: After the workers were killed; finished folders stay.
+        RuntimeError: A worker did not start.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -389,8 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the generator; 0 when it ran to the end (broken models included), 2 for bad arguments,
-    130 when interrupted."""
+    """Runs the generator; 0 when it ran to the end (broken models included), 1 when a worker
+    could not start, 2 for bad arguments, 130 when interrupted."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -406,6 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("generate.py: interrupted (finished models are kept; run again to resume)", file=sys.stderr)
         return 130
+    except RuntimeError as error:
+        print(f"generate.py: error: {error}", file=sys.stderr)
+        return 1
     print(summary.line())
     return 0
 

@@ -2,7 +2,7 @@
 
 Runs with the Infinigen environment's Python; ``generate.py`` starts it, sends one job per line
 (JSON) on stdin and reads one result per line on stdout: first ``{"ready": ...}``, then for each job
-``{"status": "made", "seconds", "triangles"}`` or ``{"status": "broken", "reason"}``. Everything
+``{"status": "made", "seconds"}`` or ``{"status": "broken", "reason"}`` (one line of text). Everything
 Blender and Infinigen print goes to stderr, so stdout carries results only. The worker ends at the
 end of its input.
 
@@ -64,7 +64,8 @@ def handle(message: dict, make: Make, version: str) -> dict:
     try:
         mesh = make(job)
     except Exception as error:  # any failure inside Infinigen makes this asset unusable, not the run
-        return {"status": "broken", "reason": f"{type(error).__name__} in Infinigen: {error}"[:300]}
+        text = " ".join(str(error).split())
+        return {"status": "broken", "reason": f"{type(error).__name__} in Infinigen: {text}"[:300]}
     seconds = time.perf_counter() - started
     reason = postprocess.finish_model(job, mesh, message["folder"], version=version, max_triangles=message["max_triangles"],
                                       base_seed=message["base_seed"], seconds=seconds)
