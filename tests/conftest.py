@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,16 @@ def _own_pix2vox_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     machine: no test reads the user's cache or reaches the internet."""
     monkeypatch.setenv("PIX2VOX_CACHE", str(tmp_path_factory.mktemp("pix2vox-cache")))
     monkeypatch.setenv("PIX2VOX_AUTHORS_ENDPOINT", "http://127.0.0.1:9")
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection to a host other than this machine (tests of downloads)."""
+    connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"test tried to reach {address}")
+        return connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import pickle
-import socket
 import subprocess
 import sys
 import warnings
@@ -22,7 +21,7 @@ import pytest
 import torch
 
 from pix2vox import CheckpointError, DownloadError, Reconstructor, get_record
-from pix2vox.authors import SOURCE_NAME, cache_root, cached_folder, fetch_original, original_url
+from pix2vox.authors import SOURCE_NAME, cache_root, cached_folder, original_url
 from pix2vox.cli.download import main as download_main
 from pix2vox.hub import sha256_of
 
@@ -30,16 +29,7 @@ NAME = "pix2voxpp-f"
 FILE = "Pix2Vox++-F-ShapeNet.pth"
 
 
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    connect = socket.socket.connect
-
-    def guarded(self: socket.socket, address: object) -> object:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"test tried to reach {address}")
-        return connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 
 @pytest.fixture(scope="module")

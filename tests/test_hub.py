@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -46,17 +45,7 @@ V2 = hashlib.sha1(b"release 2").hexdigest()
 FILES = ("model.safetensors", "config.json", "README.md")
 
 
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any connection to a host other than this machine."""
-    connect = socket.socket.connect
-
-    def guarded(self: socket.socket, address: object) -> object:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"test tried to reach {address}")
-        return connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 
 # ------------------------------------------------------------------------------------------------
