@@ -54,6 +54,18 @@ def _pad(rendering, size):
     return canvas
 
 
+def _training_framing(views, crop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per rendering: the object's longer side and its box centre's offset below the centre, as fractions of the official crop."""
+    fills, shifts = [], []
+    for view in views:
+        alpha = np.asarray(view.rgba())[..., 3]
+        top = (alpha.shape[0] - crop) // 2
+        ys, xs = np.nonzero(alpha > 127)
+        fills.append(max(ys.max() + 1 - ys.min(), xs.max() + 1 - xs.min()) / crop)
+        shifts.append(((ys.min() + ys.max() + 1) / 2 - (top + crop / 2)) / crop)
+    return np.array(fills), np.array(shifts)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=Path, help="ShapeNet-layout dataset with held-out test models")
@@ -85,6 +97,10 @@ def main() -> int:
         close = np.mean(np.abs(values - official) <= 0.05)
         print(f"| {name} | {values.mean():.3f} | {values.mean() - official.mean():+.3f} | {close:.0%} |")
     worst = max(abs(values.mean() - official.mean()) for _, values in rows)
+    fills, shifts = _training_framing(views, config.crop_size)
+    print(f"\nIn the official crop of these renderings the object's longer side spans a median {np.median(fills):.3f} "
+          f"of it (object_fill: {config.object_fill}), and its box centre sits a median {np.median(shifts):.3f} of the "
+          f"crop below the crop's centre (FRAME_SHIFT).")
     print(f"\nLargest gap between a case's mean and official: {worst:.3f} ({time.perf_counter() - start:.0f} s).")
     return 0
 

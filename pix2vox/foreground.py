@@ -53,12 +53,13 @@ PLAIN_STRICT_BORDER = 0.97
 """With GrabCut at hand, a background counts as plain only when this share of the border is within
 half of :data:`PLAIN_TOLERANCE`; less even ones are left to GrabCut."""
 
-GRABCUT_SIDE = 200
+GRABCUT_SIDE = 160
 """GrabCut's first pass runs on the picture shrunk so that its longer side is this many pixels."""
 
-REFINE_SIDE = 320
+REFINE_SIDE = 256
 """Its second pass, on the box around the object, at most this many pixels along the longer side."""
 
+_DARK = 0.25  # a background darker than this (every channel) gets a tighter tolerance
 _ALIKE = 0.2  # share of object pixels near the background colour above which the matte is doubtful
 
 
@@ -105,18 +106,24 @@ def plain_matte(rgb: np.ndarray, *, strict: bool = False) -> tuple[np.ndarray, n
         return None
     if strict and np.mean(deviation < PLAIN_TOLERANCE / 2) < PLAIN_STRICT_BORDER:
         return None
+    # On a dark background (an RGBA cut-out opened with .convert("RGB") is on black) the shadows of
+    # the object are close to it: a tighter tolerance, as far as the background's own noise allows.
+    # Light ones keep the full tolerance, which JPEG's ringing around the object needs.
+    tolerance = PLAIN_TOLERANCE
+    if colour.max() < _DARK:
+        tolerance = float(np.clip(8 * np.median(deviation), PLAIN_TOLERANCE / 3, PLAIN_TOLERANCE))
     distance = np.abs(rgb - colour).max(axis=2)
-    near = distance < PLAIN_TOLERANCE
+    near = distance < tolerance
     labels, _ = ndimage.label(near)
     touching = np.unique(_border(labels[..., None])[:, 0])
     background = np.isin(labels, touching[touching > 0])
     # Soft edge: background pixels next to the object take alpha from their colour difference.
-    ramp = np.clip(distance / PLAIN_TOLERANCE, 0, 1).astype(np.float32)
+    ramp = np.clip(distance / tolerance, 0, 1).astype(np.float32)
     alpha = np.where(background, np.where(ramp > 0.5, (ramp - 0.5) * 2, 0), 1).astype(np.float32)
     return alpha, colour
 
 
-def grabcut_matte(rgb: np.ndarray, *, iterations: int = 4) -> np.ndarray:
+def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
     """The object of a photo on a cluttered background, by OpenCV's GrabCut (needs ``pix2vox[photo]``).
 
     Two passes. First on the picture shrunk to :data:`GRABCUT_SIDE`, started from a border strip
