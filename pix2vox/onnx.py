@@ -45,7 +45,6 @@ from .errors import CheckpointError, Pix2VoxError
 from .result import Result
 
 if TYPE_CHECKING:
-    import torch
 
     from .models import Pix2Vox
     from .preprocess import Mode, View
@@ -72,37 +71,6 @@ _MAX_AXIS = 4096  # upper bound of the dynamic axes declared to the exporter
 
 def _missing(package: str, purpose: str) -> Pix2VoxError:
     return Pix2VoxError(f"{purpose} needs the {package!r} package: pip install \"pix2vox[onnx]\"")
-
-
-def _exportable(model: Pix2Vox) -> torch.nn.Module:
-    """The network as one module with a fixed-view-count-free forward (built on first call)."""
-    import torch
-    from torch import nn
-
-    class _Network(nn.Module):
-        """``(B, V, 3, 224, 224)`` → volumes, coarse volumes, fusion weights; ``B`` and ``V`` dynamic.
-
-        The fusion is the softmax over the view axis for every ``V`` (for one view it is exactly
-        1, the identity), so that one graph serves all view counts.
-        """
-
-        def __init__(self, network: Pix2Vox):
-            super().__init__()
-            self.network = network
-
-        def forward(self, views: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            b, v = views.shape[0], views.shape[1]
-            net = self.network
-            raw_features, coarse = net.decoder(net.encoder(views.flatten(0, 1)))
-            scores = net.merger(raw_features)
-            coarse = coarse.reshape(b, v, *coarse.shape[1:])
-            weights = torch.softmax(scores.reshape(b, v, *scores.shape[1:]), dim=1)
-            volumes = (coarse * weights).sum(dim=1).clamp(0, 1)
-            if net.refiner is not None:
-                volumes = net.refiner(volumes)
-            return volumes, coarse, weights
-
-    return _Network(model).eval()
 
 
 def export_network(
@@ -145,7 +113,9 @@ def export_network(
     if source.device.type != "cpu" or source.dtype != torch.float32:
         model = copy.deepcopy(model).to("cpu", torch.float32)
     was_training = model.training
-    network = _exportable(model)
+    from .onnx_model import Pix2VoxOnnxModel
+
+    network = Pix2VoxOnnxModel(model).eval()
     example = torch.zeros(1, 2, 3, 224, 224)
     batch = torch.export.Dim("batch", min=1, max=_MAX_AXIS)
     views = torch.export.Dim("views", min=1, max=_MAX_AXIS)

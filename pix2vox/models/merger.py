@@ -21,6 +21,22 @@ def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
+def fuse_views(coarse: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The context-aware fusion of objects with the same number of views.
+
+    Args:
+        coarse: ``(B, V, 32, 32, 32)`` coarse volumes, ``V`` views per object.
+        scores: ``(B, V, 32, 32, 32)`` unnormalised scores (the merger's output); ``-inf`` scores
+            get zero weight.
+
+    Returns:
+        ``fused`` ``(B, 32, 32, 32)`` clamped to [0, 1], and ``fusion_weights``
+        ``(B, V, 32, 32, 32)``: the softmax of the scores over the views.
+    """
+    fusion_weights = torch.softmax(scores, dim=1)
+    return (coarse * fusion_weights).sum(dim=1).clamp(0, 1), fusion_weights
+
+
 def fuse(coarse: torch.Tensor, scores: torch.Tensor, view_counts: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax the scores over each object's views and blend the coarse volumes with them.
 
@@ -35,9 +51,8 @@ def fuse(coarse: torch.Tensor, scores: torch.Tensor, view_counts: list[int]) -> 
     """
     if len(set(view_counts)) == 1:
         b, v = len(view_counts), view_counts[0]
-        fusion_weights = torch.softmax(scores.view(b, v, *scores.shape[1:]), dim=1)
-        fused = (coarse.view_as(fusion_weights) * fusion_weights).sum(dim=1)
-        return fused.clamp(0, 1), fusion_weights.view_as(scores)
+        fused, fusion_weights = fuse_views(coarse.view(b, v, *coarse.shape[1:]), scores.view(b, v, *scores.shape[1:]))
+        return fused, fusion_weights.view_as(scores)
     # Ragged objects: pad to the largest view count with -inf scores, which get zero weight.
     b, v_max = len(view_counts), max(view_counts)
     counts = torch.tensor(view_counts, device=scores.device)
@@ -46,9 +61,8 @@ def fuse(coarse: torch.Tensor, scores: torch.Tensor, view_counts: list[int]) -> 
     padded_coarse = coarse.new_zeros((b, v_max, *coarse.shape[1:]))
     padded_scores[valid] = scores
     padded_coarse[valid] = coarse
-    fusion_weights = torch.softmax(padded_scores, dim=1)
-    fused = (padded_coarse * fusion_weights).sum(dim=1)
-    return fused.clamp(0, 1), fusion_weights[valid]
+    fused, fusion_weights = fuse_views(padded_coarse, padded_scores)
+    return fused, fusion_weights[valid]
 
 
 class Pix2VoxMerger(nn.Module):
