@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from pix2vox import Reconstructor
 from pix2vox.cli.evaluate import main
@@ -129,7 +128,6 @@ def test_report_markdown_with_paper_columns():
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_report_matches_cpu(data, original_checkpoint, tmp_path):
     reports = {}
     for device in ("cpu", "cuda"):

@@ -9,9 +9,6 @@ import torch
 from pix2vox import Reconstructor
 from pix2vox.metrics import iou
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-
-
 @pytest.fixture(scope="module")
 def checkpoint(original_checkpoint):
     return original_checkpoint("pix2voxpp-f")
@@ -59,7 +56,6 @@ def test_compiled_model_agrees(checkpoint, rendering_files) -> None:
 
 
 @pytest.mark.gpu
-@cuda
 @pytest.mark.parametrize("name", ["pix2voxpp-f", "pix2voxpp-a", "pix2vox-f", "pix2vox-a"])
 def test_gpu_matches_cpu_and_half_precision_agrees(name: str, original_checkpoint, rendering_files) -> None:
     path = original_checkpoint(name)
