@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "CATEGORIES", "SETTINGS", "Job", "LICENSE", "LICENSE_NOTE", "META_FILE", "MeshData", "check", "decimate", "finish_model",
+    "CATEGORIES", "SETTINGS", "Job", "LICENSE", "LICENSE_NOTE", "META_FILE", "MeshData", "canonical", "check", "decimate", "finish_model",
     "linear_to_srgb", "meta_record", "normalise", "plan", "reason_kind", "to_file_frame", "write_model",
 ]
 
@@ -238,6 +238,28 @@ def decimate(mesh: MeshData, max_faces: int) -> MeshData:
     raise AssertionError("unreachable")
 
 
+def canonical(mesh: MeshData) -> MeshData:
+    """The same surface in an order that does not depend on the order of its parts.
+
+    Blender lists an asset's objects in an order that can differ between runs; so that the same seed
+    writes the same bytes, identical positions are merged, vertices sorted, materials of the same
+    colour merged and sorted, each face's corners rotated (winding kept) to start at its lowest
+    vertex, and faces sorted by material and corners.
+    """
+    vertices, inverse = np.unique(mesh.vertices, axis=0, return_inverse=True)
+    faces = inverse.reshape(-1)[mesh.faces]
+    keep = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
+    faces, material = faces[keep], mesh.material[keep]
+    no_colour = (-1.0, -1.0, -1.0)  # sorts first
+    keys = [_color(mesh, m) or no_colour for m in range(max(len(mesh.colors), int(material.max(initial=-1)) + 1))]
+    order = sorted(set(keys))
+    material = np.array([order.index(k) for k in keys], np.int64)[material] if keys else material
+    first = np.argmin(faces, axis=1)[:, None]
+    faces = np.take_along_axis(faces, (first + np.arange(3)) % 3, axis=1)
+    rows = np.lexsort((faces[:, 2], faces[:, 1], faces[:, 0], material))
+    return MeshData(vertices, faces[rows], material[rows], [None if k == no_colour else k for k in order])
+
+
 def linear_to_srgb(rgb: Sequence[float]) -> tuple[float, float, float]:
     """Blender's scene-linear colour → sRGB in [0, 1] (the values an MTL file holds)."""
     c = np.clip(np.asarray(rgb, np.float64)[:3], 0.0, 1.0)
@@ -337,7 +359,7 @@ def finish_model(job: Job, mesh: MeshData, folder: str | os.PathLike[str], *, ve
         return reason
     made = len(mesh.faces)
     mesh = decimate(mesh, max_triangles)
-    mesh = dataclasses.replace(mesh, vertices=normalise(to_file_frame(mesh.vertices)))
+    mesh = canonical(dataclasses.replace(mesh, vertices=normalise(to_file_frame(mesh.vertices))))
     meta = meta_record(job, mesh, version=version, triangles_made=made, seconds=seconds, base_seed=base_seed)
     write_model(folder, mesh, meta)
     return None
