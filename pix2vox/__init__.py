@@ -24,8 +24,6 @@ _LAZY = {
     "get_record": ".registry",
     "list_models": ".registry",
     "register": ".registry",
-    "Weights": ".registry",  # deprecated alias of ModelRecord
-    "get_weights": ".registry",  # deprecated alias of get_record
 }
 
 if TYPE_CHECKING:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -265,12 +264,6 @@ class Reconstructor:
     def record(self) -> ModelRecord:
         """The record of the loaded checkpoint (registry metadata when known), with the current threshold."""
         return self._record.replace(threshold=self.threshold)
-
-    @property
-    def weights(self) -> ModelRecord:
-        """Deprecated name of :attr:`record`."""
-        warnings.warn("Reconstructor.weights is deprecated; use Reconstructor.record", DeprecationWarning, stacklevel=2)
-        return self.record
 
     def _setup(
         self,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,6 @@ SHIPPED = Path(__file__).resolve().parent / "checkpoints"
 @dataclass(frozen=True)
 class ModelRecord:
     """A registry record: where a checkpoint lives and everything known about it.
-
-    (Formerly ``Weights``; "weights" now means a weights file, as in ``Reconstructor(weights=...)``.)
 
     Attributes:
         name: registry name, e.g. ``"pix2voxpp-a"``.
@@ -208,13 +205,3 @@ def get_record(name: str) -> ModelRecord:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(list_models())}") from None
-
-
-Weights = ModelRecord
-"""Deprecated alias of :class:`ModelRecord`."""
-
-
-def get_weights(name: str) -> ModelRecord:
-    """Deprecated alias of :func:`get_record`."""
-    warnings.warn("pix2vox.get_weights is deprecated; use pix2vox.get_record", DeprecationWarning, stacklevel=2)
-    return get_record(name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -33,12 +32,6 @@ class Result:
     threshold: float
     coarse: np.ndarray | None = None
     fusion_weights: np.ndarray | None = None
-
-    @property
-    def scores(self) -> np.ndarray | None:
-        """Deprecated name of :attr:`fusion_weights` (the raw scores are not kept)."""
-        warnings.warn("Result.scores is deprecated; use Result.fusion_weights", DeprecationWarning, stacklevel=2)
-        return self.fusion_weights
 
     def occupancy(self, threshold: float | None = None) -> np.ndarray:
         """``(32, 32, 32)`` bool grid: ``probabilities >= threshold`` (default: the checkpoint's)."""

@@ -124,15 +124,6 @@ def test_readme_links_are_made_absolute_for_the_package_index() -> None:
     assert not re.findall(r"\]\((?![a-z]+:|#)", absolute_links(readme))
 
 
-def test_deprecated_names_still_resolve_and_warn() -> None:
-    import warnings
-
-    from pix2vox.registry import ModelRecord, get_record
-
-    assert pix2vox.Weights is ModelRecord
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        assert pix2vox.get_weights("pix2voxpp-f") is get_record("pix2voxpp-f")
-        result = pix2vox.Result(probabilities=None, threshold=0.3, fusion_weights="w")  # type: ignore[arg-type]
-        assert result.scores == "w"
-    assert [w.category for w in caught] == [DeprecationWarning, DeprecationWarning]
+def test_no_deprecated_aliases() -> None:
+    assert not hasattr(pix2vox, "Weights") and not hasattr(pix2vox, "get_weights")
+    assert not hasattr(pix2vox.Result, "scores") and not hasattr(pix2vox.Reconstructor, "weights")
