@@ -24,11 +24,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from photo_cases import as_jpeg, flatten, held_out_views, place  # noqa: E402
+from photo_cases import as_jpeg, flatten, held_out_views, place
 
-from pix2vox import Reconstructor  # noqa: E402
-from pix2vox.metrics import iou  # noqa: E402
-from pix2vox.preprocess import preprocess  # noqa: E402
+from pix2vox import Reconstructor
+from pix2vox.metrics import iou
+from pix2vox.preprocess import preprocess
 
 # name -> how a rendering becomes the picture (PIL RGBA rendering -> PIL picture)
 CASES = {

@@ -20,9 +20,10 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Union
+from typing import Literal, Union
 
 import numpy as np
 from PIL import Image
@@ -32,7 +33,7 @@ from .errors import ImageError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Foreground", "MaskSource", "PLAIN_TOLERANCE", "Segmenter", "find_foreground", "grabcut_available",
+__all__ = ["PLAIN_TOLERANCE", "Foreground", "MaskSource", "Segmenter", "find_foreground", "grabcut_available",
            "grabcut_matte", "load_mask", "plain_matte"]
 
 Segmenter = Callable[[np.ndarray], np.ndarray]

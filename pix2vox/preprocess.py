@@ -7,10 +7,11 @@ Two modes share one configuration (:class:`PreprocessConfig`, stored with each c
   bilinear resize (OpenCV's arithmetic) to ``image_size``; after the resize, pixels whose alpha
   is exactly 0 become the grey ``background`` (partly transparent pixels keep their colour);
   normalise with ``mean``/``std``; channels in BGR order (the authors read images with OpenCV).
-* ``"auto"`` is for other pictures: the object is found (from the alpha channel, else from a
-  plain background), cut out as a square in which it spans ``object_fill`` of the side,
-  resized with antialiasing, alpha-composited onto the grey background, then normalised the
-  same way, in BGR.
+* ``"auto"`` is for other pictures: the object is found (a user's mask, the alpha channel, a
+  plain background, a user's segmenter, or GrabCut with ``pix2vox[photo]``; see
+  :mod:`pix2vox.foreground`), re-framed as the central square of a training rendering in which
+  it spans ``object_fill`` of the side (:func:`frame_object`), and that square goes through the
+  official transform, so that everything around the object becomes the grey background.
 
 Views may be file paths, the bytes of an image file (:class:`EncodedImage`), ``PIL.Image``
 objects, numpy arrays ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` (RGB(A), uint8, uint16 or float
