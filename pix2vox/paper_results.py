@@ -20,9 +20,10 @@ __all__ = ["PAPER_THRESHOLD", "PaperNumbers", "SINGLE_VIEW_IOU", "TAXONOMY_NAMES
 #: Threshold the papers' IoUs correspond to (inferred from the official Pix2Vox-A run).
 PAPER_THRESHOLD = 0.3
 
-#: Paper category names of the 13 ShapeNet taxonomies, by synset id.
+#: Category names of the 13 ShapeNet taxonomies in the papers' tables, by synset id (the first spelled as
+#: in the original code's taxonomy file and everywhere in this package).
 TAXONOMY_NAMES: dict[str, str] = {
-    "02691156": "airplane",
+    "02691156": "aeroplane",
     "02828884": "bench",
     "02933112": "cabinet",
     "02958343": "car",

@@ -267,7 +267,7 @@ def _telephone(b: _Builder) -> None:
     b.box((0, h * b.u(0.5, 0.55), t / 2 + 0.001), (w * 0.9, h * 0.75, 0.003), np.full(3, 0.08))
 
 
-def _airplane(b: _Builder) -> None:
+def _aeroplane(b: _Builder) -> None:
     length, r = 1.0, b.u(0.04, 0.07)
     body, wing_color = b.color(), b.color()
     b.cylinder((0, 0, 0), r, length * 0.7, body, axis="z")
@@ -357,7 +357,7 @@ CATEGORIES: dict[str, Category] = {
         Category("03211117", "display", _display),
         Category("03691459", "speaker", _speaker),
         Category("04401088", "telephone", _telephone),
-        Category("02691156", "aeroplane", _airplane),
+        Category("02691156", "aeroplane", _aeroplane),
         Category("02958343", "car", _car),
         Category("04090263", "rifle", _rifle),
         Category("04530566", "watercraft", _watercraft),
