@@ -151,11 +151,6 @@ def export_network(
     return target
 
 
-def _is_single_view(views: object) -> bool:
-    """A path, an image, an array or a tensor (rather than a sequence of them)."""
-    return isinstance(views, (str, os.PathLike)) or hasattr(views, "shape") or hasattr(views, "getpixel")
-
-
 def _read_config(session: Any, source: str) -> dict[str, Any]:
     meta = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in meta:
@@ -250,7 +245,9 @@ class OnnxReconstructor:
         Returns:
             One :class:`pix2vox.Result` per object, in order.
         """
-        arrays = [self.preprocess([views] if _is_single_view(views) else list(views)) for views in objects]
+        from .preprocess import is_single_view
+
+        arrays = [self.preprocess([views] if is_single_view(views) else list(views)) for views in objects]
         results: list[Result | None] = [None] * len(arrays)
         for count in sorted({array.shape[0] for array in arrays}):
             members = [i for i, array in enumerate(arrays) if array.shape[0] == count]

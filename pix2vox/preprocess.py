@@ -516,6 +516,12 @@ def _warn_no_object(image: np.ndarray, foreground: Foreground, name: str) -> Non
                        "transparent background", name, step)
 
 
+def is_single_view(views: object) -> bool:
+    """The one rule telling one view from several: a path, an image, an array, a tensor or an
+    :class:`EncodedImage` is one view; any other iterable holds several."""
+    return isinstance(views, (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor, EncodedImage)) or not isinstance(views, Iterable)
+
+
 def preprocess(
     views: View | Iterable[View],
     config: PreprocessConfig,
@@ -553,9 +559,7 @@ def preprocess(
     """
     if mode not in MODES:
         raise ValueError(f"unknown preprocess mode {mode!r}; expected one of {', '.join(MODES)}")
-    if isinstance(views, (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor, EncodedImage)) or not isinstance(views, Iterable):
-        views = [views]
-    views = list(views)
+    views = [views] if is_single_view(views) else list(views)
     if not views:
         raise ImageError("no views given: an object needs at least one image")
     view_masks = _per_view(masks, len(views))

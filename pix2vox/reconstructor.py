@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -22,7 +21,7 @@ from .layout import FORMAT_VERSION, make_config, write_folder
 from .loader import HubOptions, is_repo_id, load_checkpoint
 from .models import Architecture, Pix2Vox
 from .foreground import MaskSource, Segmenter
-from .preprocess import MODES, EncodedImage, Mode, View, preprocess
+from .preprocess import MODES, Mode, View, is_single_view, preprocess
 from .registry import ModelRecord, list_models
 from .result import Result
 
@@ -63,10 +62,6 @@ class _Masked(list):
     def __init__(self, views: list, masks: list):
         super().__init__(views)
         self.masks = masks
-
-
-def _is_single_view(views: object) -> bool:
-    return isinstance(views, (str, os.PathLike, np.ndarray, torch.Tensor, EncodedImage)) or hasattr(views, "getpixel")
 
 
 class Reconstructor:
@@ -328,7 +323,7 @@ class Reconstructor:
             foregrounds: a list that receives each view's :class:`~pix2vox.foreground.Foreground`
                 (``auto`` mode: where its matte came from).
         """
-        if mask is not None and _is_single_view(views) and not isinstance(mask, (list, tuple)):
+        if mask is not None and is_single_view(views) and not isinstance(mask, (list, tuple)):
             mask = [mask]
         return preprocess(views, self.preprocess_config, self.preprocess_mode, device=self.device, masks=mask,
                           segmenter=self.segmenter, foregrounds=foregrounds)
@@ -388,7 +383,7 @@ class Reconstructor:
                     shape = tuple(views.shape) if isinstance(views, torch.Tensor) else type(views).__name__
                     raise ValueError(f"preprocessed objects are (V, 3, {side}, {side}) tensors from preprocess(), got {shape}")
         else:
-            objects = [[views] if _is_single_view(views) else list(views) for views in objects]
+            objects = [[views] if is_single_view(views) else list(views) for views in objects]
         if masks is not None:
             if preprocessed:
                 raise ValueError("masks apply to images, not to preprocessed tensors")

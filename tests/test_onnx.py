@@ -94,6 +94,17 @@ def test_batch_of_objects_with_different_view_counts(exported, rendering_files):
     assert result.coarse is None and result.fusion_weights is None
 
 
+def test_one_rule_for_one_view_or_many(exported, rendering_files):
+    from pix2vox.preprocess import EncodedImage, is_single_view
+
+    reconstructor, path = exported("pix2voxpp-f")
+    runner = OnnxReconstructor(path, threads=1)
+    encoded = EncodedImage(rendering_files[0].read_bytes(), name="00.png")
+    assert is_single_view(encoded) and is_single_view(rendering_files[0]) and not is_single_view(rendering_files[:1])
+    for predict in (runner.predict, reconstructor.predict):  # an encoded image is one view, for both
+        np.testing.assert_allclose(predict(encoded).probabilities, predict([rendering_files[0]]).probabilities, atol=1e-5)
+
+
 def test_opset_is_chosen(exported, tmp_path):
     reconstructor, _ = exported("pix2voxpp-f")
     path = reconstructor.export_onnx(tmp_path / "opset17.onnx", opset=17)
