@@ -155,7 +155,7 @@ def test_grabcut_finds_objects_on_clutter() -> None:
     assert min(sofas) >= SOLID_IOU_FLOOR, np.round(scores, 3)
 
 
-def test_grabcut_network_input_is_close_to_the_true_mask_s() -> None:
+def test_grabcut_network_input_is_close_to_that_of_the_true_mask() -> None:
     pytest.importorskip("cv2")
     picture, truth = _composite(11, scale=1.2, at=(0.45, 0.5), name="sofa/00.png")
     image = load_image(picture)
