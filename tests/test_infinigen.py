@@ -3,11 +3,9 @@ Infinigen, and one asset per category with it (marked ``infinigen``)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np

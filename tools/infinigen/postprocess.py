@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "CATEGORIES", "SETTINGS", "Job", "LICENSE", "LICENSE_NOTE", "META_FILE", "MeshData", "canonical", "check", "decimate", "finish_model",
-    "linear_to_srgb", "meta_record", "normalise", "plan", "reason_kind", "to_file_frame", "write_model",
+    "BED", "CATEGORIES", "Job", "LICENSE", "LICENSE_NOTE", "META_FILE", "MeshData", "SETTINGS",
+    "asset_seed", "bounds", "canonical", "check", "decimate", "factory_slug", "finish_model", "is_done",
+    "leftovers", "linear_to_srgb", "meta_record", "normalise", "obj_text", "plan", "reason_kind",
+    "short_name", "to_file_frame", "write_model",
 ]
 
 META_FILE = "meta.json"
@@ -223,7 +225,7 @@ def decimate(mesh: MeshData, max_faces: int) -> MeshData:
     longest = float((high - low).max())
     for k in range(10, 5, -1):
         cell = np.floor((mesh.vertices - low) / (longest / 2**k)).astype(np.int64)
-        _, first, inverse = np.unique(cell, axis=0, return_index=True, return_inverse=True)
+        _, inverse = np.unique(cell, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         counts = np.bincount(inverse)
         vertices = np.stack([np.bincount(inverse, weights=mesh.vertices[:, d]) for d in range(3)], axis=1) / counts[:, None]
@@ -312,7 +314,7 @@ def meta_record(job: Job, mesh: MeshData, *, version: str, triangles_made: int, 
         "index": job.index,
         "frame": {"up": "+y", "front": "+z", "units": "m", "origin": "bounding box centre"},
         "size_m": [round(float(v), 4) for v in extent],
-        "triangles": int(len(mesh.faces)),
+        "triangles": len(mesh.faces),
         "triangles_generated": int(triangles_made),
         "materials_without_colour": sum(1 for m in np.unique(mesh.material) if _color(mesh, m) is None),
         "seconds": round(seconds, 3),
