@@ -192,6 +192,21 @@ def test_a_partial_folder_is_not_a_model(tmp_path: Path):
     assert list(postprocess.leftovers(tmp_path)) == [partial]
 
 
+def test_the_picture_grid(tmp_path: Path):
+    import grid
+
+    for index in range(2):
+        job = Job("chair", index, "ChairFactory", index)
+        postprocess.finish_model(job, chair(), tmp_path / "chair" / job.name, version="t", max_triangles=100, base_seed=0, seconds=0)
+    assert grid.main([str(tmp_path), str(tmp_path / "grid.png"), "--per-category", "3", "--size", "32"]) == 0
+    from PIL import Image
+
+    picture = np.asarray(Image.open(tmp_path / "grid.png").convert("RGB"))
+    assert picture.shape == (32 + grid.CAPTION, grid.LABEL_WIDTH + 3 * 32 + 8, 3)
+    tile = picture[:32, grid.LABEL_WIDTH:grid.LABEL_WIDTH + 32]
+    assert (tile[..., 0] > 150).any() and (tile[..., 2] > 150).any() and (tile.sum(-1) < 600).mean() > 0.1  # red seat, blue back
+
+
 # ------------------------------------------------------------------------------------------------
 # Supervision: a fake worker with the real protocol loop (worker.serve), no Blender
 
