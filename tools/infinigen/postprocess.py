@@ -10,7 +10,10 @@ Pure numpy and the standard library, with no import from ``pix2vox``: the genera
 - :func:`to_file_frame`, :func:`normalise`: Infinigen's pose (z up, front +x, metres) → the files'
   (y up, front +z, centred on the bounding box, metres);
 - :func:`check`: why a mesh is unusable (no faces, non-finite, absurd or flat bounding box);
+- :data:`SETTINGS`: factory attributes overridden (mugs with handles, mattresses without cloth);
 - :func:`decimate`: vertex clustering down to a triangle budget;
+- :func:`canonical`: an order of vertices, faces and materials that does not depend on Blender's;
+- :func:`finish_model`: all of the above for one generated mesh;
 - :func:`write_model`: ``model.obj`` + ``model.mtl`` (one diffuse colour per material) +
   ``meta.json``, written to a temporary folder and renamed, so a folder is all or nothing.
 """
