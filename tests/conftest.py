@@ -11,6 +11,8 @@ from PIL import Image
 from pix2vox.testing import make_rendering, save_random_original_checkpoint
 
 VARIANTS = ("pix2vox-f", "pix2vox-a", "pix2voxpp-f", "pix2voxpp-a")
+VARIANT_PARAMS = [name if name.endswith("-f") else pytest.param(name, marks=pytest.mark.slow) for name in VARIANTS]
+"""The four variants as test parameters: the large A variants (seconds each) run with ``-m slow``, as CI does."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -252,6 +252,7 @@ def test_batch_skips_empty_predictions(
     assert "no file for 1 of 2 objects" in caplog.text
 
 
+@pytest.mark.slow  # a whole reconstruction in a second Python process; the error paths run as subprocesses by default
 def test_prediction_as_subprocess(work: Path, weights: Path, rendering_files: list[Path]) -> None:
     done = run_subprocess(str(rendering_files[0]), "-o", "chair.ply", *network(weights), cwd=work)
     assert done.returncode == 0, done.stderr

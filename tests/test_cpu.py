@@ -137,7 +137,7 @@ def test_tap_groups_cover_each_pair_that_reaches_the_output_once() -> None:
     assert len(pairs) == 216  # of 8 cells × 64 taps
 
 
-@pytest.mark.parametrize("name", ["pix2vox-a", "pix2voxpp-f"])
+@pytest.mark.parametrize("name", [pytest.param("pix2vox-a", marks=pytest.mark.slow), "pix2voxpp-f"])
 def test_fast_decoder_equals_the_decoder(name: str) -> None:
     decoder = random_model(name, seed=6).decoder.eval()
     features = torch.randn(3, decoder.in_channels * 8, generator=torch.Generator().manual_seed(7))
@@ -161,7 +161,7 @@ def test_folded_fusion_block_equals_the_block(c_in: int, c_out: int) -> None:
     assert (actual - expected).abs().max() <= 1e-5 * expected.abs().max()
 
 
-@pytest.mark.parametrize("name", ["pix2vox-a", "pix2voxpp-f"])
+@pytest.mark.parametrize("name", [pytest.param("pix2vox-a", marks=pytest.mark.slow), "pix2voxpp-f"])
 def test_optimized_model_reconstructs_as_the_plain_one(name: str) -> None:
     model = random_model(name, seed=9)
     before = {k: v.clone() for k, v in model.state_dict().items()}

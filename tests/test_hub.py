@@ -437,6 +437,7 @@ def test_convert_cli_errors(case: str, message: str, originals, tmp_path: Path, 
     assert not out.exists()
 
 
+@pytest.mark.slow  # a second Python process importing torch: seconds; the in-process tests cover the logic
 def test_convert_cli_as_a_subprocess(originals, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     out = tmp_path / "sub"

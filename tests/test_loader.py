@@ -66,6 +66,10 @@ def test_every_command_takes_a_folder_as_model_or_weights(folder: Path, renderin
         out = tmp_path / f"{len(argv)}.npz"
         assert export_main([view, "-o", str(out), *argv]) == 0, capsys.readouterr().err
         assert out.is_file()
+
+
+@pytest.mark.slow  # an ONNX export: seconds
+def test_onnx_command_takes_a_folder_as_model(folder: Path, tmp_path: Path, capsys) -> None:
     pytest.importorskip("onnxruntime")
     assert onnx_main(["-o", str(tmp_path / "m.onnx"), "--model", str(folder)]) == 0, capsys.readouterr().err
     assert json.loads(__import__("onnx").load(str(tmp_path / "m.onnx")).metadata_props[0].value)["threshold"] == 0.45

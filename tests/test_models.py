@@ -97,6 +97,7 @@ def test_rejects_view_counts_that_do_not_add_up(small_model: Pix2Vox) -> None:
         small_model.reconstruct(_views(3, 0), [1, 1])
 
 
+@pytest.mark.slow  # the A variant: seconds
 def test_fused_volumes_are_the_refiners_input() -> None:
     model = random_model("pix2vox-a", seed=4)
     with torch.no_grad():

@@ -41,7 +41,8 @@ def test_notebook_has_outputs(path: Path):
     assert path.stat().st_size < MAX_BYTES, f"{path.name}: {path.stat().st_size} bytes; keep outputs small"
 
 
-# All four together take about half a minute on two cores, so they all run by default.
+# All four together take about 45 s on two cores: they run with -m slow, as CI does (.ci/run).
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     pytest.importorskip("matplotlib", reason="the notebooks draw with pix2vox.viz (pip install -e '.[dev]')")

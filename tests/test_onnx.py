@@ -29,8 +29,8 @@ from pix2vox.onnx import INPUT_NAME, METADATA_KEY, OPSET, OUTPUT_NAMES, OnnxReco
 TOLERANCE = 1e-4
 DETAILS_TOLERANCE = 5e-4
 
-VARIANTS = [
-    "pix2vox-f",
+VARIANTS = [  # the default run checks one variant; -m slow the other three
+    pytest.param("pix2vox-f", marks=pytest.mark.slow),
     "pix2voxpp-f",
     pytest.param("pix2vox-a", marks=pytest.mark.slow),
     pytest.param("pix2voxpp-a", marks=pytest.mark.slow),
@@ -105,6 +105,7 @@ def test_one_rule_for_one_view_or_many(exported, rendering_files):
         np.testing.assert_allclose(predict(encoded).probabilities, predict([rendering_files[0]]).probabilities, atol=1e-5)
 
 
+@pytest.mark.slow  # a second export: seconds
 def test_opset_is_chosen(exported, tmp_path):
     reconstructor, _ = exported("pix2voxpp-f")
     path = reconstructor.export_onnx(tmp_path / "opset17.onnx", opset=17)

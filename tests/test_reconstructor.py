@@ -13,12 +13,12 @@ from PIL import Image
 
 from pix2vox import ImageError, Reconstructor, Result, UnknownModelError, get_record, list_models
 
-from .conftest import VARIANTS
+from .conftest import VARIANT_PARAMS, VARIANTS
 from .golden.make_golden import GOLDEN, SAMPLE, golden_outputs, write_images
 from .reference import per_view_forward
 
 
-@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("name", VARIANT_PARAMS)
 def test_golden_outputs(name: str, original_checkpoint, tmp_path: Path) -> None:
     expected = json.loads(GOLDEN.read_text())[name]
     actual = golden_outputs(name, original_checkpoint(name), write_images(tmp_path))
@@ -30,7 +30,7 @@ def test_golden_outputs(name: str, original_checkpoint, tmp_path: Path) -> None:
     assert len(expected["1-view"]["sample"]) == len(SAMPLE)
 
 
-@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("name", VARIANT_PARAMS)
 def test_matches_the_per_view_formulation(name: str, original_checkpoint, rendering_files) -> None:
     rec = Reconstructor(name, weights=original_checkpoint(name), device="cpu", preprocess="official")
     objects = [rendering_files[:3], rendering_files[2:]]
