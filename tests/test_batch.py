@@ -29,7 +29,7 @@ from .batch_objects import MODEL, OBJECTS, expected, make_objects, network, rows
 def test_cli_local_engine_equals_predict(tmp_path, rendering_files, weights, expected, capsys):
     folder = make_objects(tmp_path, rendering_files)
     out = tmp_path / "out"
-    code = main([str(folder), "--out", str(out), "--format", "npz", "--batch-size", "2", *network(weights)])
+    code = main([str(folder), "-o", str(out), "--format", "npz", "--batch-size", "2", *network(weights)])
     captured = capsys.readouterr()
     assert code == 3  # one object failed
     assert "4 objects: 3 reconstructed, 1 failed" in captured.out

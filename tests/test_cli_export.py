@@ -127,8 +127,9 @@ ERRORS = [
     # (arguments, words of the message); paths are relative to the work folder.
     (["in/missing.npz", "-o", "x.obj"], "in/missing.npz: no such file"),
     (["in/missing.png", "-o", "x.obj"], "in/missing.png: no such file"),
-    (["in/chair.npz", "-o", "x.xyz"], "x.xyz: cannot tell the format"),
-    (["in/chair.npz", "-o", "x"], "x: cannot tell the format"),
+    (["in/chair.npz", "-o", "x.xyz"], "x.xyz: unsupported format .xyz; use one of .binvox, .obj"),
+    (["in/chair.npz", "-o", "x.fbx"], "x.fbx: unsupported format .fbx; use one of .binvox, .obj"),
+    (["in/chair.npz", "-o", "x"], "x: cannot tell the format without a suffix"),
     (["in/chair.npz", "-o", "x.ply", "--format", "obj"], "x.ply: the suffix .ply contradicts --format obj"),
     (["in/chair.npz", "-o", "x.obj", "--format", "fbx"], "argument --format: invalid choice: 'fbx'"),
     (["in/chair.npz", "-o", "x.obj", "--threshold", "1.5"], "argument --threshold: must be between 0 and 1"),

@@ -36,6 +36,8 @@ def test_reported_iou_matches_independent_predict(data, original_checkpoint, tmp
             "--json", str(out_json), "--markdown", str(out_md), "--quiet"]
     assert main(args) == 0
     report = json.loads(out_json.read_text())
+    assert capsys.readouterr().out == ""  # --quiet prints nothing but errors
+    assert main([a for a in args if a != "--quiet"]) == 0
     assert out_md.read_text() == capsys.readouterr().out
 
     # Independently: the same seeded views, IoU written out by hand. The objects go through in
@@ -66,7 +68,7 @@ def test_reported_iou_matches_independent_predict(data, original_checkpoint, tmp
 def test_limit_and_first_views(data, original_checkpoint, tmp_path, capsys):
     out = tmp_path / "r.json"
     args = ["--model", MODEL, "--weights", str(original_checkpoint(MODEL)), "--data", str(data),
-            "--limit", "1", "--no-fscore", "--thresholds", "0.3", "--json", str(out), "--quiet"]
+            "--limit", "1", "--no-fscore", "--thresholds", "0.3", "--json", str(out)]
     assert main(args) == 0
     report = json.loads(out.read_text())
     assert report["samples"][0]["views"] == ["00.png"] and len(report["samples"]) == 1

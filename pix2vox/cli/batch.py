@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("input", metavar="INPUT", help="folder of per-object folders, or a .csv/.parquet manifest")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    parser.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder (created if missing)")
     parser.add_argument("--format", choices=SUPPORTED_FORMATS, default="obj", help="output format (default: %(default)s)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="registered model name (default: %(default)s)")
     parser.add_argument("--weights", metavar="PATH", help="local checkpoint (every Ray node must be able to read it)")

@@ -124,7 +124,8 @@ def _run(args: argparse.Namespace) -> int:
         for path, text in reports.items():
             if path is not None:
                 files.stage(path).write_text(text, encoding="utf-8")
-    sys.stdout.write(markdown)
+    if not args.quiet:  # -q: nothing but errors, as in every command
+        sys.stdout.write(markdown)
     for path in reports:
         if path is not None:
             logger.info("wrote %s", path)

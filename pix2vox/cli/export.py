@@ -144,10 +144,8 @@ def _output_path(output: Path, file_format: str | None) -> Path:
     suffix = output.suffix.lower().lstrip(".")
     if file_format is None:
         if suffix not in SUPPORTED_FORMATS:
-            raise UsageError(
-                f"{output}: cannot tell the format from the suffix; use one of "
-                f"{', '.join('.' + f for f in SUPPORTED_FORMATS)} or --format"
-            )
+            problem = f"unsupported format .{suffix}" if suffix else "cannot tell the format without a suffix"
+            raise UsageError(f"{output}: {problem}; use one of {', '.join('.' + f for f in SUPPORTED_FORMATS)} or --format")
         return output
     if suffix == file_format:
         return output
