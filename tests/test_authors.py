@@ -164,6 +164,7 @@ print(sha256_of(folder / "model.safetensors"))
 """
 
 
+@pytest.mark.slow  # two Python processes importing torch: seconds
 def test_two_processes_at_once_download_once(server, pth: bytes, reference: Reconstructor) -> None:
     server.delay = 0.01  # about 3 s per transfer: the two overlap
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}

@@ -20,10 +20,13 @@ CHROMIUM = next((path for name in ("chromium", "chromium-browser", "google-chrom
 DRIVER = shutil.which("chromedriver")
 TIMEOUT_S = 180
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or DRIVER is None,
-    reason="Chromium or chromedriver is missing (apt-get install chromium chromium-driver)",
-)
+pytestmark = [
+    pytest.mark.slow,  # a browser: run with -m slow, as CI does
+    pytest.mark.skipif(
+        CHROMIUM is None or DRIVER is None,
+        reason="Chromium or chromedriver is missing (apt-get install chromium chromium-driver)",
+    ),
+]
 
 
 def _free_port() -> int:

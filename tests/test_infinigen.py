@@ -239,6 +239,7 @@ worker.serve(make, "fake", results)
 """
 
 
+@pytest.mark.slow  # worker processes started, killed and restarted: seconds
 def test_supervisor_resumes_restarts_times_out_and_counts(tmp_path: Path, caplog):
     pids = tmp_path / "pids"
     pids.mkdir()
