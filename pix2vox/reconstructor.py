@@ -179,13 +179,12 @@ class Reconstructor:
             DownloadError: a repository that is neither cached nor downloadable.
         """
         text = os.fspath(repo_id_or_path)
-        if Path(text).is_file():
-            raise CheckpointError(f"{text}: a file, not a folder; load a single weights file with Reconstructor(name, weights=...)")
-        if not Path(text).is_dir() and not is_repo_id(text):
+        local = Path(text).exists()  # a folder, or a file that the loader refuses as one
+        if not local and not is_repo_id(text):
             hint = f"; for the registered model use Reconstructor({text!r})" if text in list_models() else ""
             raise CheckpointError(f"{text}: no such folder (nor a Hub repository id like 'org/name'){hint}")
         return cls(
-            Path(text) if Path(text).is_dir() else text, device=device, preprocess=preprocess, revision=revision,
+            Path(text) if local else text, device=device, preprocess=preprocess, revision=revision,
             cache_dir=cache_dir, local_files_only=local_files_only, token=token, force_download=force_download,
             dtype=dtype, compile=compile,
         )

@@ -15,6 +15,12 @@ VARIANT_PARAMS = [name if name.endswith("-f") else pytest.param(name, marks=pyte
 """The four variants as test parameters: the large A variants (seconds each) run with ``-m slow``, as CI does."""
 
 
+def same_weights(a, b) -> bool:
+    """Whether two ``Reconstructor``s hold exactly the same tensors under the same names."""
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    return sa.keys() == sb.keys() and all(sa[k].equal(sb[k]) for k in sa)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``gpu`` are skipped, with the reason, where there is no CUDA device."""
     import torch

@@ -18,12 +18,13 @@ import warnings
 from pathlib import Path
 
 import pytest
-import torch
 
 from pix2vox import CheckpointError, DownloadError, Reconstructor, get_record
 from pix2vox.authors import SOURCE_NAME, cache_root, cached_folder, original_url
 from pix2vox.cli.download import main as download_main
 from pix2vox.hub import sha256_of
+
+from .conftest import same_weights
 
 NAME = "pix2voxpp-f"
 FILE = "Pix2Vox++-F-ShapeNet.pth"
@@ -55,10 +56,6 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
-def _same_weights(a: Reconstructor, b: Reconstructor) -> bool:
-    sa, sb = a.model.state_dict(), b.model.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
-
 
 def test_url_of_each_authors_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PIX2VOX_AUTHORS_ENDPOINT")
@@ -73,7 +70,7 @@ def test_url_of_each_authors_model(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_first_use_downloads_converts_and_equals_the_file(server, pth: bytes, reference: Reconstructor, caplog, monkeypatch) -> None:
     with caplog.at_level(logging.INFO, logger="pix2vox"):
         first = Reconstructor(NAME, device="cpu")
-    assert _same_weights(first, reference)
+    assert same_weights(first, reference)
     folder = cached_folder(get_record(NAME))
     assert sorted(p.name for p in _files(folder)) == sorted(["README.md", SOURCE_NAME, "config.json", "model.safetensors"])
     assert _files(cache_root()) == _files(folder)  # no .part left
@@ -87,7 +84,7 @@ def test_first_use_downloads_converts_and_equals_the_file(server, pth: bytes, re
 
     server.stop()  # later uses: the cache alone, never unpickling again
     monkeypatch.setattr("pix2vox.checkpoint.read_original", lambda path: pytest.fail(f"unpickled {path}"))
-    assert _same_weights(Reconstructor(NAME, device="cpu"), reference)
+    assert same_weights(Reconstructor(NAME, device="cpu"), reference)
     assert Reconstructor.from_pretrained(get_record(NAME).repo_id, device="cpu").record.name == NAME
 
 
@@ -134,7 +131,7 @@ def test_cli_reports_a_bad_answer_in_one_line_with_exit_2(server, capsys) -> Non
 
 def test_a_dropped_transfer_is_resumed_with_a_range_request(server, pth: bytes, reference: Reconstructor) -> None:
     server.cut_after, server.cuts = len(pth) // 2, 1
-    assert _same_weights(Reconstructor(NAME, device="cpu"), reference)
+    assert same_weights(Reconstructor(NAME, device="cpu"), reference)
     assert server.requests == [(FILE, None), (FILE, f"bytes={len(pth) // 2}-")]
 
 
@@ -142,13 +139,13 @@ def test_a_part_left_by_a_killed_process_is_resumed(server, pth: bytes, referenc
     part = cache_root() / "authors" / f"{FILE}.part"
     part.parent.mkdir(parents=True)
     part.write_bytes(pth[:1000])
-    assert _same_weights(Reconstructor(NAME, device="cpu"), reference)
+    assert same_weights(Reconstructor(NAME, device="cpu"), reference)
     assert server.requests == [(FILE, "bytes=1000-")] and not part.exists()
 
 
 def test_a_server_that_ignores_range_restarts_cleanly(server, pth: bytes, reference: Reconstructor) -> None:
     server.cut_after, server.cuts, server.ignore_range = len(pth) // 2, 1, True
-    assert _same_weights(Reconstructor(NAME, device="cpu"), reference)
+    assert same_weights(Reconstructor(NAME, device="cpu"), reference)
     assert len(server.requests) == 2
     assert sha256_of(cached_folder(get_record(NAME)) / "model.safetensors") == json.loads(
         (cached_folder(get_record(NAME)) / SOURCE_NAME).read_text())["safetensors_sha256"]
@@ -174,7 +171,7 @@ def test_two_processes_at_once_download_once(server, pth: bytes, reference: Reco
     assert [p.returncode for p in processes] == [0, 0], [err for _, err in results]
     assert results[0][0] == results[1][0]
     assert server.downloads(FILE) == 1
-    assert _same_weights(Reconstructor(NAME, device="cpu"), reference)
+    assert same_weights(Reconstructor(NAME, device="cpu"), reference)
 
 
 def test_offline_without_a_cache_is_a_clear_error_and_no_connection(server, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,7 +189,7 @@ def test_offline_without_a_cache_is_a_clear_error_and_no_connection(server, monk
 def test_offline_with_a_cache(server, reference: Reconstructor, monkeypatch: pytest.MonkeyPatch) -> None:
     assert download_main([NAME, "-q"]) == 0
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert _same_weights(Reconstructor(NAME, device="cpu"), reference)
+    assert same_weights(Reconstructor(NAME, device="cpu"), reference)
     assert server.downloads(FILE) == 1
 
 
@@ -269,7 +266,7 @@ def test_a_published_hub_repository_comes_first_and_the_authors_server_when_it_c
     monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr("huggingface_hub.utils._http.time.sleep", lambda seconds: None)
-    assert _same_weights(Reconstructor(record.name, device="cpu"), reference)
+    assert same_weights(Reconstructor(record.name, device="cpu"), reference)
     assert server.downloads(FILE) == 1
 
 
@@ -278,7 +275,7 @@ def test_a_file_in_the_legacy_format_of_2019(server, tmp_path: Path) -> None:
 
     legacy = save_random_original_checkpoint(tmp_path / "legacy.pth", NAME, seed=0, legacy_format=True)
     server.files[FILE] = legacy.read_bytes()
-    assert _same_weights(Reconstructor(NAME, device="cpu"), Reconstructor(NAME, weights=legacy, device="cpu"))
+    assert same_weights(Reconstructor(NAME, device="cpu"), Reconstructor(NAME, weights=legacy, device="cpu"))
 
 
 def test_export_command_fetches_on_first_use(server, rendering_files: list[Path], tmp_path: Path, capsys) -> None:

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from huggingface_hub import ModelCard
 from huggingface_hub import constants as hf_constants
 from safetensors import safe_open
@@ -34,7 +33,7 @@ from pix2vox.models import ARCHITECTURES
 from pix2vox.registry import ModelRecord
 from pix2vox.testing import save_random_original_checkpoint
 
-from .conftest import VARIANTS
+from .conftest import VARIANTS, same_weights
 from .hub_server import HubServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,10 +69,6 @@ def reference(originals: dict[str, Path]) -> Reconstructor:
     """Release 1 loaded straight from the original file."""
     return Reconstructor("pix2voxpp-f", weights=originals[V1], device="cpu")
 
-
-def _same_weights(a: Reconstructor, b: Reconstructor) -> bool:
-    sa, sb = a.model.state_dict(), b.model.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 @pytest.fixture
@@ -147,7 +142,7 @@ def test_register_and_record_validation(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_first_download_then_cache_without_server(hub: HubServer, record: ModelRecord, reference: Reconstructor, tmp_path: Path) -> None:
     rec = Reconstructor("tiny-hub", device="cpu")
-    assert _same_weights(rec, reference)
+    assert same_weights(rec, reference)
     assert hub.count("GET", f"/{REPO}/resolve/{V1}/model.safetensors") == 1
     assert hub.count("GET", f"/{REPO}/resolve/{V1}/config.json") == 1  # the file the Hub counts downloads by
     agents = {agent for _, path, agent in hub.requests if "/resolve/" in path}
@@ -157,15 +152,15 @@ def test_first_download_then_cache_without_server(hub: HubServer, record: ModelR
 
     hub.stop()
     again = Reconstructor("tiny-hub", device="cpu")
-    assert _same_weights(again, reference)
+    assert same_weights(again, reference)
 
 
 def test_offline_with_a_warm_cache(hub: HubServer, record: ModelRecord, reference: Reconstructor, monkeypatch) -> None:
     Reconstructor("tiny-hub", device="cpu")
     seen = len(hub.requests)
     _offline(monkeypatch)
-    assert _same_weights(Reconstructor("tiny-hub", device="cpu"), reference)
-    assert _same_weights(Reconstructor.from_pretrained(REPO, device="cpu"), reference)  # registry repo: pinned V1
+    assert same_weights(Reconstructor("tiny-hub", device="cpu"), reference)
+    assert same_weights(Reconstructor.from_pretrained(REPO, device="cpu"), reference)  # registry repo: pinned V1
     assert len(hub.requests) == seen
 
 
@@ -242,11 +237,11 @@ def test_tampered_cache_is_refused(hub: HubServer, record: ModelRecord, releases
 
 def test_pinned_revision(hub: HubServer, record: ModelRecord, originals, monkeypatch: pytest.MonkeyPatch) -> None:
     hub.repo(REPO).branches["main"] = V2  # the branch moved on: the pinned commit must not follow it
-    assert _same_weights(Reconstructor("tiny-hub", device="cpu"), Reconstructor("pix2voxpp-f", weights=originals[V1], device="cpu"))
+    assert same_weights(Reconstructor("tiny-hub", device="cpu"), Reconstructor("pix2voxpp-f", weights=originals[V1], device="cpu"))
     assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 1 and hub.count("GET", "/resolve/main/") == 0
 
     other = Reconstructor("tiny-hub", device="cpu", revision=V2)  # an explicit revision wins; no checksum then
-    assert _same_weights(other, Reconstructor("pix2voxpp-f", weights=originals[V2], device="cpu"))
+    assert same_weights(other, Reconstructor("pix2voxpp-f", weights=originals[V2], device="cpu"))
     assert hub.count("GET", f"/resolve/{V2}/model.safetensors") == 1
 
     missing = "0" * 40
@@ -270,14 +265,14 @@ def test_repository_with_another_architecture_is_refused(hub: HubServer, record:
 def test_from_pretrained_folder(releases, reference: Reconstructor) -> None:
     for given in (releases[V1], str(releases[V1])):
         rec = Reconstructor.from_pretrained(given, device="cpu", preprocess="official")
-        assert _same_weights(rec, reference)
+        assert same_weights(rec, reference)
         assert rec.name == "pix2voxpp-f" and rec.threshold == 0.3 and rec.preprocess_mode == "official"
         assert rec.preprocess_config == get_record("pix2voxpp-f").preprocess
 
 
 def test_from_pretrained_hub_repository_then_its_cache(hub: HubServer, reference: Reconstructor, monkeypatch) -> None:
     rec = Reconstructor.from_pretrained(f"hf-hub:{REPO}", device="cpu")
-    assert _same_weights(rec, reference)
+    assert same_weights(rec, reference)
     assert hub.count("GET", f"/{REPO}/resolve/main/model.safetensors") == 1
     cache = Path(hf_constants.HF_HUB_CACHE) / CACHE_FOLDER
     assert (cache / "refs" / "main").read_text() == V1
@@ -285,11 +280,11 @@ def test_from_pretrained_hub_repository_then_its_cache(hub: HubServer, reference
     assert (snapshot / "model.safetensors").is_symlink() or os.name == "nt"
 
     hub.stop()  # the branch can no longer be resolved online: the cached copy is used
-    assert _same_weights(Reconstructor.from_pretrained(REPO, device="cpu"), reference)
+    assert same_weights(Reconstructor.from_pretrained(REPO, device="cpu"), reference)
     _offline(monkeypatch)
-    assert _same_weights(Reconstructor.from_pretrained(REPO, device="cpu"), reference)
-    assert _same_weights(Reconstructor.from_pretrained(REPO, revision=V1, device="cpu"), reference)
-    assert _same_weights(Reconstructor.from_pretrained(snapshot, device="cpu"), reference)
+    assert same_weights(Reconstructor.from_pretrained(REPO, device="cpu"), reference)
+    assert same_weights(Reconstructor.from_pretrained(REPO, revision=V1, device="cpu"), reference)
+    assert same_weights(Reconstructor.from_pretrained(snapshot, device="cpu"), reference)
     with pytest.raises(DownloadError, match="offline mode"):
         Reconstructor.from_pretrained(REPO, revision="v2", device="cpu")
 
@@ -308,9 +303,9 @@ def test_from_pretrained_from_a_hand_made_hub_cache(releases, reference: Reconst
         blob.write_bytes((releases[V1] / name).read_bytes())
         (snapshot / name).symlink_to(os.path.relpath(blob, snapshot))
     rec = Reconstructor.from_pretrained("someone/converted", cache_dir=tmp_path / "cache", device="cpu")
-    assert _same_weights(rec, reference)
+    assert same_weights(rec, reference)
     monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
-    assert _same_weights(Reconstructor.from_pretrained("someone/converted", device="cpu"), reference)
+    assert same_weights(Reconstructor.from_pretrained("someone/converted", device="cpu"), reference)
 
 
 def test_from_pretrained_registry_repository_uses_the_pinned_revision(hub: HubServer, record: ModelRecord) -> None:
@@ -519,9 +514,9 @@ def test_token_is_sent_and_force_download_replaces_a_bad_cached_copy(hub: HubSer
     blob.write_bytes((releases[V2] / "model.safetensors").read_bytes())
     with pytest.raises(CheckpointError, match="SHA-256 mismatch"):
         Reconstructor("tiny-hub", device="cpu")
-    assert _same_weights(Reconstructor("tiny-hub", device="cpu", force_download=True), reference)  # downloaded again, checked
+    assert same_weights(Reconstructor("tiny-hub", device="cpu", force_download=True), reference)  # downloaded again, checked
     assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 2
-    assert _same_weights(Reconstructor.from_pretrained(REPO, device="cpu", force_download=True), reference)
+    assert same_weights(Reconstructor.from_pretrained(REPO, device="cpu", force_download=True), reference)
     assert hub.count("GET", f"/resolve/{V1}/model.safetensors") == 3
 
 
@@ -572,7 +567,7 @@ def test_push_to_hub_then_load_the_pinned_commit(upload_hub: HubServer, referenc
                                                original_file=None, published=True)
     monkeypatch.setitem(registry._REGISTRY, "pushed", pinned)
     for loaded in (Reconstructor.from_pretrained(PUSHED, device="cpu"), Reconstructor("pushed", device="cpu")):
-        assert _same_weights(loaded, reference) and max_output_difference(reference.model, loaded.model) == 0.0
+        assert same_weights(loaded, reference) and max_output_difference(reference.model, loaded.model) == 0.0
         assert (loaded.predict(rendering_files[:2]).probabilities == reference.predict(rendering_files[:2]).probabilities).all()
     assert hub.count("GET", f"/{PUSHED}/resolve/{report.commit}/model.safetensors") == 1
 
@@ -585,7 +580,7 @@ def test_push_to_a_branch_of_an_existing_repository(upload_hub: HubServer, origi
     branches = hub.repos[PUSHED].branches
     assert branches == {"main": first.commit, "v2": second.commit} and second.branch == "v2" and second.commit != first.commit
     assert second.sha256 != first.sha256 and set(hub.lfs) == {first.sha256, second.sha256}
-    assert _same_weights(Reconstructor.from_pretrained(PUSHED, revision="v2", device="cpu"),
+    assert same_weights(Reconstructor.from_pretrained(PUSHED, revision="v2", device="cpu"),
                          Reconstructor("pix2voxpp-f", weights=originals[V2], device="cpu"))
     puts = hub.count("PUT")
     reference.push_to_hub(PUSHED)  # the same weights again: the Hub has the LFS object, no bytes are sent

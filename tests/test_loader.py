@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from pix2vox import CheckpointError, Reconstructor, UnknownModelError
 from pix2vox.cli.evaluate import main as eval_main
 from pix2vox.cli.export import main as export_main
 from pix2vox.cli.onnx import main as onnx_main
 from pix2vox.loader import HubOptions, load_checkpoint
+
+from .conftest import same_weights
 
 NAME = "pix2voxpp-f"
 
@@ -25,10 +26,6 @@ def folder(original_checkpoint, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return rec.save_pretrained(tmp_path_factory.mktemp("loader") / "mine")
 
 
-def _same_weights(a: Reconstructor, b: Reconstructor) -> bool:
-    sa, sb = a.model.state_dict(), b.model.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
-
 
 def test_a_folder_always_means_its_config(folder: Path, original_checkpoint) -> None:
     reference = Reconstructor(NAME, weights=original_checkpoint(NAME), device="cpu")
@@ -39,7 +36,7 @@ def test_a_folder_always_means_its_config(folder: Path, original_checkpoint) -> 
         Reconstructor(str(folder), device="cpu"),
         Reconstructor.from_pretrained(folder, device="cpu"),
     ):
-        assert rec.threshold == 0.45 and rec.name == NAME and _same_weights(rec, reference)
+        assert rec.threshold == 0.45 and rec.name == NAME and same_weights(rec, reference)
     assert reference.threshold == 0.3  # a file is read with the registry's record
 
 
