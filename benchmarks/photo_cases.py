@@ -20,6 +20,11 @@ from pix2vox.datasets.shapenet import ShapeNetDataset
 PHOTOS = ("BytheWater", "ColdRipple", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite", "OneStandsOut", "Path", "summer_1am")
 """Photographs among Debian's ``plasma-workspace-wallpapers`` (KDE Visual Design Group, GPL-2+)."""
 
+FITTING_PHOTOS = ("Autumn", "ColorfulCups", "Flow", "Shell", "Volna", "SafeLanding", "PastelHills", "Canopee",
+                  "Cascade", "Kokkini", "Opal", "IceCold", "Honeywave", "MilkyWay")
+"""Other pictures of the same package (photographs and abstract ones), for fitting ``grabcut_weights.py``:
+none of them is among :data:`PHOTOS`."""
+
 WALLPAPERS = Path("/usr/share/wallpapers")
 
 
@@ -28,7 +33,7 @@ class HeldOutView:
     """One test rendering and its object's ground truth."""
 
     path: Path
-    truth: np.ndarray
+    truth: np.ndarray | None  # None where only the mask is measured
     category: str
 
     def rgba(self) -> Image.Image:
@@ -41,6 +46,21 @@ def held_out_views(root: str | Path, count: int) -> list[HeldOutView]:
     samples = list(ShapeNetDataset(root, "test", n_views=1))
     step = max(1, len(samples) // count)
     return [HeldOutView(Path(s.view_paths[0]), s.load_volume(), s.taxonomy_name) for s in samples[::step][:count]]
+
+
+def other_views(root: str | Path, skip: int, count: int, rng: np.random.Generator) -> list[HeldOutView]:
+    """``count`` random renderings (any view) of the test models that :func:`held_out_views` with
+    ``skip`` views does not pick from (those after the first ``skip`` models when ``skip`` ≥ half of them)."""
+    samples = list(ShapeNetDataset(root, "test", n_views=1))
+    step = max(1, len(samples) // skip)
+    used = set(range(0, len(samples), step)[:skip])
+    others = [s for i, s in enumerate(samples) if i not in used]
+    picked = []
+    for _ in range(count):
+        sample = others[rng.integers(len(others))]
+        renderings = sorted(Path(sample.view_paths[0]).parent.glob("*.png"))
+        picked.append(HeldOutView(renderings[rng.integers(len(renderings))], None, sample.taxonomy_name))
+    return picked
 
 
 def object_box(alpha: np.ndarray) -> tuple[int, int, int, int]:
@@ -83,8 +103,14 @@ def as_jpeg(image: Image.Image, quality: int = 90) -> Image.Image:
 
 
 def photo_backgrounds(names: tuple[str, ...] = PHOTOS) -> list[Path]:
-    """The 640×480 versions of the wallpapers ``names`` (``apt-get install plasma-workspace-wallpapers``)."""
-    paths = [WALLPAPERS / name / "contents" / "images" / "640x480.jpg" for name in names]
+    """The wallpapers ``names``: the file named ``640x480.jpg`` where there is one (in the Debian
+    package it is a 2560×1600 picture, of which ``make_composite`` crops a 640×480 part), else the
+    first (``apt-get install plasma-workspace-wallpapers``)."""
+    paths = []
+    for name in names:
+        folder = WALLPAPERS / name / "contents" / "images"
+        small = folder / "640x480.jpg"
+        paths.append(small if small.is_file() else next(iter(sorted(folder.glob("*.*"))), small))
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise SystemExit(f"missing backgrounds (apt-get install plasma-workspace-wallpapers): {', '.join(missing)}")

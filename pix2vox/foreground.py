@@ -8,8 +8,9 @@ Where the matte of a view comes from, in order (:func:`find_foreground`):
   is within :data:`PLAIN_TOLERANCE` of that colour and connected to the border (so the parts of an
   object that happen to have the background's colour stay in when the object surrounds them);
 * ``"segmenter"``: a callable the user gave (image → mask), e.g. a segmentation network;
-* ``"grabcut"``: OpenCV's GrabCut (``pip install "pix2vox[photo]"``), started from the image border
-  as background and the pixels that differ most from the border's colours as probable foreground;
+* ``"grabcut"``: OpenCV's GrabCut (``pip install "pix2vox[photo]"``), started several times from the
+  image border as background and pixels that differ from the border's colours as probable
+  foreground, the best result chosen by :data:`CHOICE_WEIGHTS` (see :func:`grabcut_matte`);
 * ``"none"``: nothing could be separated (cluttered picture without the extra): the whole picture.
 
 No network is involved, and OpenCV is imported only for ``"grabcut"``.
@@ -33,7 +34,7 @@ from .errors import ImageError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PLAIN_TOLERANCE", "Foreground", "MaskSource", "Segmenter", "find_foreground", "grabcut_available",
+__all__ = ["CHOICE_WEIGHTS", "PLAIN_TOLERANCE", "Foreground", "MaskSource", "Segmenter", "find_foreground", "grabcut_available",
            "grabcut_matte", "load_mask", "plain_matte"]
 
 Segmenter = Callable[[np.ndarray], np.ndarray]
@@ -54,7 +55,7 @@ PLAIN_STRICT_BORDER = 0.97
 """With GrabCut at hand, a background counts as plain only when this share of the border is within
 half of :data:`PLAIN_TOLERANCE`; less even ones are left to GrabCut."""
 
-GRABCUT_SIDE = 160
+GRABCUT_SIDE = 128
 """GrabCut's first pass runs on the picture shrunk so that its longer side is this many pixels."""
 
 REFINE_SIDE = 256
@@ -127,16 +128,21 @@ def plain_matte(rgb: np.ndarray, *, strict: bool = False) -> tuple[np.ndarray, n
 def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
     """The object of a photo on a cluttered background, by OpenCV's GrabCut (needs ``pix2vox[photo]``).
 
-    Two passes. First on the picture shrunk to :data:`GRABCUT_SIDE`, started from a border strip
-    as certain background and, as probable foreground, the pixels whose colour is least like the
-    border's (a boundary-contrast saliency) within the box that holds most of them, and again
-    within the box of their largest blob; the largest region is kept and its holes filled, and of
-    the two results the one whose outline follows stronger edges wins. Then again on the box around that region, at up to
-    :data:`REFINE_SIDE` pixels, started from the first mask, for sharper edges and thin parts.
+    Two passes. First on the picture shrunk to :data:`GRABCUT_SIDE`, GrabCut runs from several
+    starts (:func:`_starts`): a border strip is certain background and, as probable foreground, the
+    pixels whose colour is least like the border's (a boundary-contrast saliency) at three levels,
+    within the box of all of them or of one of their three largest blobs. Each result is reduced to
+    its main region, and the one :data:`CHOICE_WEIGHTS` rates highest wins (features of its outline,
+    interior, shape and of how well GrabCut's colour models tell it from the rest). Then GrabCut
+    runs again on the box around it, at up to :data:`REFINE_SIDE` pixels, started from that mask,
+    for sharper edges and thin parts.
 
     Args:
         rgb: ``(H, W, 3)`` float32 RGB in [0, 1].
         iterations: GrabCut iterations of the first pass.
+
+    OpenCV's random generator is seeded (``cv2.setRNGSeed(0)``) first, so that a picture always
+    gives the same mask.
 
     Returns:
         ``(H, W)`` float32 alpha in [0, 1]; all zeros when nothing stands out.
@@ -152,30 +158,120 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
     picture = (rgb * 255 + 0.5).astype(np.uint8)
     scale = min(1.0, GRABCUT_SIDE / max(h, w))
     small = cv2.resize(picture, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
-    # Several starts; the result whose outline follows the strongest edges wins (a pasted or
-    # photographed object differs from its surroundings all along its outline).
-    gradient = _gradient(small)
-    best, best_score = None, 0.0
-    for start in _initial_masks(small):
-        if not (start == cv2.GC_PR_FGD).any():
-            continue
-        fore = _main_region(_grabcut(small, start, iterations))
-        score = _outline_contrast(gradient, fore)
-        if score > best_score:
-            best, best_score = fore, score
-    if best is None:
+    cv2.setRNGSeed(0)  # k-means inside (ours and GrabCut's) draws from OpenCV's generator: the same picture, the same mask
+    candidates = _candidates(small, iterations)
+    if not candidates:
         return np.zeros((h, w), np.float32)
-    fore = best
+    weights = np.array(list(CHOICE_WEIGHTS.values()))
+    fore = max(candidates, key=lambda c: float(c[0] @ weights))[1]
     return _refine(picture, cv2.resize(fore.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5)
 
 
-def _grabcut(picture: np.ndarray, mask: np.ndarray, iterations: int) -> np.ndarray:
+CHOICE_WEIGHTS = {
+    "log_outline": -0.9954, "log_interior": 0.5552, "colour": 0.2034, "log_area": 0.6777, "solidity": 0.6883,
+    "centre": -0.6988, "saliency_recall": 2.859, "saliency_precision": -1.116, "extent": -1.43,
+    "fit_inside": 0.9114, "fit_outside": 0.2188, "agree_inside": 2.318, "agree_outside": 29.26,
+}
+"""How :func:`grabcut_matte` rates a candidate mask: the score is the sum of each feature times its
+weight (see :func:`_features`; the largest score wins). Fitted by ``benchmarks/grabcut_weights.py``
+(a softmax over each picture's candidates, aimed at the one closest to the true mask) on 600
+composites of other photographs and other objects than those ``benchmarks/composites.py`` measures on."""
+
+
+def _candidates(small: np.ndarray, iterations: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """GrabCut from each of :func:`_starts` on ``small`` (uint8 RGB): ``(features, mask)`` of each distinct result."""
     import cv2
 
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    mask = mask.copy()
-    cv2.grabCut(np.ascontiguousarray(picture[..., ::-1]), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    gradient = _gradient(small)
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    bgr = np.ascontiguousarray(small[..., ::-1])
+    starts, salient = _starts(lab)
+    results: list[tuple[np.ndarray, np.ndarray]] = []
+    seen: list[np.ndarray] = []
+    for start in starts:
+        probable = start == cv2.GC_PR_FGD
+        if not probable.any() or any((probable & other).sum() > 0.9 * (probable | other).sum() for other in seen):
+            continue  # nothing to start from, or nearly the start of a candidate already made
+        seen.append(probable)
+        fore, background, foreground = _grabcut(bgr, start, iterations)
+        fore = _main_region(fore)
+        features = _features(fore, gradient, lab, salient, bgr, background, foreground)
+        if features is not None:
+            results.append((features, fore))
+    return results
+
+
+def _features(fore: np.ndarray, gradient: np.ndarray, lab: np.ndarray, salient: np.ndarray, bgr: np.ndarray,
+              background: np.ndarray, foreground: np.ndarray) -> np.ndarray | None:
+    """The features of a candidate mask, in the order of :data:`CHOICE_WEIGHTS`; ``None`` for a mask
+    too small to be an object, or one that covers the whole picture.
+
+    ``log_outline``, ``log_interior``: log mean gradient along the outline and inside, over the
+    picture's; ``colour``: Lab distance between the mask and a ring around it (/50); ``log_area``:
+    log share of the picture; ``solidity``: area over its convex hull's; ``centre``: distance of its centroid from the picture's centre (in
+    widths and heights); ``saliency_recall``/``precision``: overlap with the salient pixels;
+    ``extent``: its box's longer side over the picture's shorter side; ``fit_inside``/``outside``:
+    mean log-likelihood ratio (/10) of GrabCut's foreground and background colour models over the
+    pixels inside and outside; ``agree_inside``/``outside``: share of those pixels that the colour
+    models alone would put on the same side.
+    """
+    import cv2
+
+    if fore.sum() < 16:
+        return None
+    ring = ndimage.binary_dilation(fore, iterations=4) & ~fore
+    if not ring.any():
+        return None
+    h, w = fore.shape
+    outline = fore & ~ndimage.binary_erosion(fore)
+    inner = ndimage.binary_erosion(fore, iterations=2)
+    mean_gradient = gradient.mean() + 1e-6
+    contours, _ = cv2.findContours(fore.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = max(1.0, cv2.contourArea(cv2.convexHull(np.concatenate(contours))))
+    ys, xs = np.nonzero(fore)
+    ratio = np.clip(_log_likelihood(bgr, foreground) - _log_likelihood(bgr, background), -20, 20)
+    inside, outside = ratio[fore], ratio[~fore]
+    return np.array([
+        np.log(gradient[outline].mean() / mean_gradient + 1e-3),
+        np.log((gradient[inner].mean() if inner.any() else mean_gradient) / mean_gradient + 1e-3),
+        np.linalg.norm(lab[fore].mean(0) - lab[ring].mean(0)) / 50,
+        np.log(fore.mean()),
+        min(1.0, fore.sum() / hull),
+        np.hypot(ys.mean() / h - 0.5, xs.mean() / w - 0.5),
+        (fore & salient).sum() / max(1, salient.sum()),
+        (fore & salient).sum() / fore.sum(),
+        max(ys.max() - ys.min(), xs.max() - xs.min()) / min(h, w),
+        inside.mean() / 10,
+        -outside.mean() / 10 if outside.size else 0.0,
+        np.mean(inside > 0),
+        np.mean(outside < 0) if outside.size else 0.0,
+    ])
+
+
+def _grabcut(bgr: np.ndarray, start: np.ndarray, iterations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GrabCut on ``bgr`` (uint8) from the labels ``start``: the foreground (bool) and its background
+    and foreground colour models."""
+    import cv2
+
+    mask, background, foreground = start.copy(), np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.grabCut(bgr, mask, None, background, foreground, iterations, cv2.GC_INIT_WITH_MASK)
+    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), background, foreground
+
+
+def _log_likelihood(bgr: np.ndarray, model: np.ndarray, components: int = 5) -> np.ndarray:
+    """Per-pixel log-likelihood of ``bgr`` (H, W, 3) under one of GrabCut's colour models (OpenCV's
+    layout: ``components`` weights, then the means, then the 3×3 covariances)."""
+    k = components
+    weights, means = model[0, :k], model[0, k:4 * k].reshape(k, 3)
+    covariances = model[0, 4 * k:].reshape(k, 3, 3) + np.eye(3) * 1e-3
+    x = bgr.reshape(-1, 3).astype(np.float64)
+    per_component = np.full((len(x), k), -np.inf)
+    for i in np.flatnonzero(weights > 0):
+        d = x - means[i]
+        mahalanobis = ((d @ np.linalg.inv(covariances[i])) * d).sum(axis=1)
+        per_component[:, i] = np.log(weights[i]) - 0.5 * (mahalanobis + np.log(np.linalg.det(covariances[i])))
+    top = per_component.max(axis=1, keepdims=True)
+    return (top + np.log(np.exp(per_component - top).sum(axis=1, keepdims=True)))[:, 0].reshape(bgr.shape[:2])
 
 
 def _refine(picture: np.ndarray, fore: np.ndarray, iterations: int = 2) -> np.ndarray:
@@ -198,7 +294,7 @@ def _refine(picture: np.ndarray, fore: np.ndarray, iterations: int = 2) -> np.nd
     mask = np.full(first.shape, cv2.GC_BGD, np.uint8)
     mask[near] = cv2.GC_PR_BGD
     mask[first] = cv2.GC_PR_FGD
-    refined = _main_region(_grabcut(crop, mask, iterations))
+    refined = _main_region(_grabcut(np.ascontiguousarray(crop[..., ::-1]), mask, iterations)[0])
     soft = cv2.resize(refined.astype(np.float32), (crop_w, crop_h), interpolation=cv2.INTER_LINEAR)
     alpha = np.zeros((h, w), np.float32)
     alpha[top:bottom, left:right] = np.clip(soft, 0, 1)
@@ -212,48 +308,43 @@ def _gradient(small: np.ndarray) -> np.ndarray:
     return np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
 
 
-def _outline_contrast(gradient: np.ndarray, fore: np.ndarray) -> float:
-    """Mean gradient along the outline of ``fore`` over the picture's mean gradient (0 for an empty
-    mask, or one that touches half the border: the scenery, not an object)."""
-    from scipy.ndimage import binary_erosion
+def _starts(lab: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """GrabCut's starts on a picture (Lab, float32), and its salient pixels at the middle level.
 
-    if fore.sum() < 16:
-        return 0.0
-    if np.mean(_border(fore[..., None])[:, 0]) > 0.5:
-        return 0.0
-    outline = fore & ~binary_erosion(fore)
-    return float(gradient[outline].mean() / (gradient.mean() + 1e-6))
-
-
-def _initial_masks(small: np.ndarray) -> list[np.ndarray]:
-    """GrabCut's starts: border strip background; probable foreground the salient pixels (colours
-    unlike the border's) in the box of most of them, or in the box of their largest blob."""
+    A pixel's saliency is its Lab distance to the nearest of a few clusters of the border strip's
+    colours; the middle level is Otsu's threshold of it (at least 12), the others 0.6 and 1.5 times
+    that. For each level: the salient pixels in the box of most of them, and in the box of each of
+    their three largest blobs.
+    """
     import cv2
 
-    h, w = small.shape[:2]
-    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    h, w = lab.shape[:2]
     lab = cv2.GaussianBlur(lab, (0, 0), 1.0)
     strip = max(1, round(0.03 * max(h, w)))
     border = np.concatenate([lab[:strip].reshape(-1, 3), lab[-strip:].reshape(-1, 3),
                              lab[:, :strip].reshape(-1, 3), lab[:, -strip:].reshape(-1, 3)])
-    # Border colours in a few clusters; a pixel's saliency is its distance to the nearest one.
     clusters = min(8, len(border))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
     _, _, centres = cv2.kmeans(border, clusters, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
     distance = np.min(np.linalg.norm(lab.reshape(-1, 1, 3) - centres[None], axis=2), axis=1).reshape(h, w)
-    level, _ = cv2.threshold(np.clip(distance * 2, 0, 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    salient = distance * 2 > max(level, 24)
+    otsu, _ = cv2.threshold(np.clip(distance * 2, 0, 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    middle = max(otsu, 24) / 2
     starts = []
-    ys, xs = np.nonzero(salient)
-    if len(ys):
-        box = (*np.percentile(ys, (2, 98)).astype(int), *np.percentile(xs, (2, 98)).astype(int))
-        starts.append(_start(salient, box, strip))
+    for level in (middle, 0.6 * middle, 1.5 * middle):
+        salient = distance > level
+        ys, xs = np.nonzero(salient)
+        if not len(ys):
+            continue
+        starts.append(_start(salient, (*np.percentile(ys, (2, 98)).astype(int), *np.percentile(xs, (2, 98)).astype(int)), strip))
         labels, count = ndimage.label(salient)
         if count > 1:
-            largest = np.argmax(np.bincount(labels.ravel())[1:]) + 1
-            ys, xs = np.nonzero(labels == largest)
-            starts.append(_start(salient, (ys.min(), ys.max(), xs.min(), xs.max()), strip))
-    return starts
+            sizes = np.bincount(labels.ravel())[1:]
+            for index in np.argsort(-sizes)[:3]:
+                if sizes[index] < 20:
+                    break
+                ys, xs = np.nonzero(labels == index + 1)
+                starts.append(_start(salient, (ys.min(), ys.max(), xs.min(), xs.max()), strip))
+    return starts, distance > middle
 
 
 def _start(salient: np.ndarray, box: tuple[int, int, int, int], strip: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import read_checkpoint
+from .checkpoint import identify, is_torch_file, read_checkpoint
 from .errors import CheckpointError
 from .hub import download_folder, resolve_weights, verify_sha256
 from .layout import folder_files, parse_config
@@ -90,8 +90,10 @@ def load_checkpoint(
     path with a separator) to mean the folder.
 
     Args:
-        model: registry name (default :data:`pix2vox.registry.DEFAULT_MODEL`), folder in our
-            layout, or Hub repository id.
+        model: registry name, folder in our layout, or Hub repository id. Without it:
+            :data:`pix2vox.registry.DEFAULT_MODEL`, except for an authors' ``.pth`` as ``weights``,
+            which is read with the authors' record of the network it fits (``pix2vox-f``,
+            ``pix2vox-a``, ``pix2voxpp-f`` or ``pix2voxpp-a``).
         weights: a weights file (ours or the authors' ``.pth``, read with ``model``'s record) or a
             folder (its own ``config.json``; with ``model``, checked to be the same network).
         hub: how to fetch and check downloaded files.
@@ -121,6 +123,12 @@ def load_checkpoint(
                 f"{weights}: its config.json describes another network ({checkpoint.record.name}) than {text}"
             )
         return checkpoint
+    if text is None and weights is not None and Path(weights).is_file() and is_torch_file(weights):
+        if hub.sha256 is not None:
+            verify_sha256(Path(weights), hub.sha256)
+        state = read_checkpoint(weights)  # an authors' .pth: read as the network it fits
+        fits = [name for name in identify(state) if name in list_models()]
+        return Checkpoint(get_record(fits[0] if fits else DEFAULT_MODEL), state, os.fspath(weights))
     record = get_record(text or DEFAULT_MODEL)  # UnknownModelError listing the names
     if weights is None:
         path = resolve_weights(

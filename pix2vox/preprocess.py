@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .config import PreprocessConfig
 from .errors import ImageError
 from .foreground import Foreground, MaskSource, Segmenter, find_foreground, grabcut_available, load_mask
 
@@ -67,43 +68,6 @@ View = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor, EncodedIma
 
 Mode = Literal["official", "auto"]
 MODES: tuple[str, ...] = ("official", "auto")
-
-
-@dataclass(frozen=True)
-class PreprocessConfig:
-    """The preprocessing a checkpoint was trained with.
-
-    Attributes:
-        image_size: side of the square network input.
-        crop_size: ``official`` mode keeps the central square of this side when both image
-            sides exceed it (ShapeNet renderings are 137×137).
-        background: grey level in [0, 1] put behind transparent pixels (240/255).
-        mean: per-channel mean subtracted after scaling to [0, 1], in RGB order.
-        std: per-channel standard deviation, in RGB order.
-        channel_order: ``"bgr"`` for the authors' networks (OpenCV order), or ``"rgb"``.
-        object_fill: ``auto`` mode makes the object's longer side span this fraction of the
-            input, about what it spans in a ShapeNet rendering after the official crop.
-        exif_transpose: ``auto`` mode applies the EXIF orientation of files; ``official``
-            mode never does, like ``cv2.imread(IMREAD_UNCHANGED)``.
-    """
-
-    image_size: int = 224
-    crop_size: int = 128
-    background: float = 240 / 255
-    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    channel_order: Literal["bgr", "rgb"] = "bgr"
-    object_fill: float = 0.8
-    exif_transpose: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable description (the inverse of :meth:`from_dict`)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PreprocessConfig:
-        """Rebuild a configuration from :meth:`to_dict` output."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 # ----------------------------------------------------------------------------------------------

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config import ARCHITECTURES, Architecture, PreprocessConfig
 from .errors import UnknownModelError
-from .models import ARCHITECTURES, Architecture
-from .preprocess import PreprocessConfig
 
 PIX2VOX_PAPER = "Xie et al., Pix2Vox: Context-aware 3D Reconstruction from Single and Multi-view Images, ICCV 2019 (arXiv:1901.11153)"
 PIX2VOXPP_PAPER = "Xie et al., Pix2Vox++: Multi-scale Context-aware 3D Object Reconstruction from Single and Multiple Images, IJCV 2020 (arXiv:2006.12250)"

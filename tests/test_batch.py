@@ -21,7 +21,6 @@ from pix2vox.batch import (  # noqa: E402
     unpack_probabilities,
 )
 from pix2vox.cli.batch import main  # noqa: E402
-from pix2vox.cli.export import DEFAULT_MODEL as EXPORT_DEFAULT  # noqa: E402
 
 from .batch_objects import MODEL, OBJECTS, expected, make_objects, network, rows, weights  # noqa: E402,F401 (fixtures)
 
@@ -153,13 +152,6 @@ def test_usage_errors_exit_2_with_one_line(tmp_path, rendering_files, weights, c
     assert main([source, "--out", "out", *network(weights), *arguments]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("pix2vox-batch: error: ") and message in err[0], err
-
-
-def test_default_model_is_the_registry_default():
-    from pix2vox.cli.batch import DEFAULT_MODEL
-    from pix2vox.registry import DEFAULT_MODEL as REGISTRY_DEFAULT
-
-    assert DEFAULT_MODEL == REGISTRY_DEFAULT == EXPORT_DEFAULT
 
 
 @pytest.fixture

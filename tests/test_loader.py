@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from pix2vox.cli.evaluate import main as eval_main
 from pix2vox.cli.export import main as export_main
 from pix2vox.cli.onnx import main as onnx_main
 from pix2vox.loader import HubOptions, load_checkpoint
+from pix2vox.registry import DEFAULT_MODEL
 
 from .conftest import same_weights
 
@@ -38,6 +41,26 @@ def test_a_folder_always_means_its_config(folder: Path, original_checkpoint) -> 
     ):
         assert rec.threshold == 0.45 and rec.name == NAME and same_weights(rec, reference)
     assert reference.threshold == 0.3  # a file is read with the registry's record
+
+
+def test_an_authors_file_without_a_name_is_read_as_the_network_it_fits(original_checkpoint, tmp_path: Path) -> None:
+    for name in ("pix2vox-f", "pix2voxpp-f"):
+        checkpoint = load_checkpoint(weights=original_checkpoint(name))
+        assert checkpoint.record.name == name
+    with pytest.raises(CheckpointError, match="SHA-256 mismatch"):
+        load_checkpoint(weights=original_checkpoint("pix2vox-f"), hub=HubOptions(sha256="0" * 64))
+    ours = Reconstructor(NAME, weights=original_checkpoint(NAME), device="cpu").save_pretrained(tmp_path / "ours")
+    assert load_checkpoint(weights=ours / "model.safetensors").record.name == DEFAULT_MODEL  # not a .pth: the default
+
+
+def test_the_command_lines_and_the_registry_start_without_torch() -> None:
+    code = ("import sys, pix2vox.registry, pix2vox.config, pix2vox.cli.export, pix2vox.cli.batch, pix2vox.cli.evaluate\n"
+            "print([m for m in ('torch', 'torchvision') if m in sys.modules])")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    from pix2vox.cli.batch import build_parser as batch_parser
+    from pix2vox.cli.export import build_parser as export_parser
+
+    assert export_parser().get_default("model") == batch_parser().get_default("model") == DEFAULT_MODEL
 
 
 def test_loader_errors(folder: Path, original_checkpoint, tmp_path: Path) -> None:

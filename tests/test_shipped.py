@@ -45,8 +45,7 @@ def test_shipped_checkpoint_reconstructs_the_examples_offline(example: str, monk
 
 
 def test_default_model_is_the_shipped_checkpoint():
-    from pix2vox.cli.export import DEFAULT_MODEL as CLI_DEFAULT
     from pix2vox.registry import DEFAULT_MODEL
 
-    assert DEFAULT_MODEL == CLI_DEFAULT == NAME
+    assert DEFAULT_MODEL == NAME
     assert Reconstructor(device="cpu").name == NAME

@@ -16,7 +16,7 @@ from pix2vox.preprocess import PreprocessConfig, official_transform
 from pix2vox.synth.dataset import SynthConfig, generate_dataset
 from pix2vox.train import Augmentation, TrainConfig, train, train_transform
 from pix2vox.cli.train import main
-from pix2vox.train.loop import HISTORY_NAME, MODEL_DIR, STATE_NAME
+from pix2vox.train.loop import HISTORY_NAME, MODEL_DIR, STATE_NAME, split_samples
 
 from .conftest import make_rendering
 
@@ -88,6 +88,23 @@ def test_tiny_training_run_writes_a_loadable_folder_and_resumes(tiny_dataset: Pa
     views = sorted((tiny_dataset / "ShapeNetRendering").glob("*/*/rendering/*.png"))[:2]
     probabilities = rec.predict(views).probabilities
     assert probabilities.shape == (32, 32, 32) and np.isfinite(probabilities).all()
+
+
+def test_several_roots_are_joined_each_with_its_own_split(tiny_dataset: Path, tmp_path: Path):
+    other = tmp_path / "other"
+    generate_dataset(other, 3, seed=5, config=SynthConfig(views=2), progress=False)
+    entries = json.loads((other / "ShapeNet.json").read_text())
+    for entry in entries:  # every object in train
+        entry["train"], entry["val"], entry["test"] = entry["train"] + entry["val"] + entry["test"], [], []
+    (other / "ShapeNet.json").write_text(json.dumps(entries))
+    ids = lambda samples: [(s.taxonomy_id, s.model_id) for s in samples]  # noqa: E731
+    joined = split_samples([tiny_dataset, other], "train")
+    assert ids(joined) == ids(split_samples(tiny_dataset, "train")) + ids(split_samples(other, "train"))
+    assert len(split_samples(tiny_dataset, "train")) == 4 and len(joined) == 7
+    assert len(split_samples([tiny_dataset, other], "train", limit=3)) == 3
+    assert main(["--data", str(tiny_dataset), str(other), "--out", str(tmp_path / "run"), "--epochs", "1",
+                 "--multiview-epochs", "0", "--multiview-views", "2", "--batch-size", "2", "--train-limit", "2", "--val-limit", "1", "-q"]) == 0
+    assert (tmp_path / "run" / MODEL_DIR / "model.safetensors").is_file()
 
 
 def test_fusion_only_stage_leaves_encoder_and_decoder_exactly_as_they_were(tiny_dataset: Path, tmp_path: Path):

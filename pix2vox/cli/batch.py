@@ -16,11 +16,11 @@ from pathlib import Path
 
 from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, say, threshold
 from pix2vox.formats import SUPPORTED_FORMATS
+from pix2vox.registry import DEFAULT_MODEL
 
 __all__ = ["main"]
 
 PROG = "pix2vox-batch"
-DEFAULT_MODEL = "pix2voxpp-f-furniture"  # = pix2vox.registry.DEFAULT_MODEL (tested); the registry is heavy to import
 EXIT_SOME_FAILED = 3
 
 logger = logging.getLogger(__name__)

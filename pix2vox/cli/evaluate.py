@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 PROG = "pix2vox-eval"
-DEFAULT_MODEL = "pix2voxpp-a"
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pix2vox-eval``."""
     p = OneLineParser(prog=PROG, description="Evaluate a Pix2Vox model on a ShapeNet-layout dataset.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", help=f"registered model name, a pix2vox folder (config.json + model.safetensors) or a Hub repository id (default with a --weights file: {DEFAULT_MODEL})")
+    p.add_argument("--model", help=f"registered model name, a pix2vox folder (config.json + model.safetensors) or a Hub repository id (without it, an authors' .pth given as --weights is read as the network it fits)")
     p.add_argument("--weights", help="weights file or folder")
     p.add_argument("--data", required=True, metavar="ROOT", help="dataset folder")
     p.add_argument("--taxonomy-json", help="taxonomy file (default ROOT/ShapeNet.json)")
@@ -84,9 +83,7 @@ def _reconstructor(args: argparse.Namespace) -> Reconstructor:
         raise UsageError("give --model, --weights, or both")
     if args.weights is not None and not Path(args.weights).exists():
         raise UsageError(f"{args.weights}: no such file or folder")
-    folder = args.weights is not None and Path(args.weights).is_dir()  # a folder is read with its own config.json
-    model = args.model or (None if folder else DEFAULT_MODEL)
-    return Reconstructor(model, weights=args.weights, device=args.device, preprocess=args.preprocess)
+    return Reconstructor(args.model, weights=args.weights, device=args.device, preprocess=args.preprocess)
 
 
 def _check_output(path: Path | None) -> None:

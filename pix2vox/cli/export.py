@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, say, threshold
 from pix2vox.batch.inputs import IMAGE_SUFFIXES
 from pix2vox.formats import SUPPORTED_FORMATS, VOLUME_FORMATS
+from pix2vox.registry import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,7 +40,6 @@ __all__ = ["main"]
 
 PROG = "pix2vox-export"
 DEFAULT_BATCH_FORMAT = "obj"
-DEFAULT_MODEL = "pix2voxpp-f-furniture"  # = pix2vox.registry.DEFAULT_MODEL (tested); the registry is heavy to import
 # A binvox grid holds only 0 and 1, so any threshold selects the same voxels;
 # 0.5 puts the marching-cubes surface halfway between voxel centres.
 BINVOX_THRESHOLD = 0.5

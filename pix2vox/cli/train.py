@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig(data="", out="")
     p = OneLineParser(prog=PROG, description="Train or fine-tune Pix2Vox / Pix2Vox++ on a ShapeNet-layout dataset.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, metavar="ROOT", help="dataset folder (ShapeNet.json, ShapeNetRendering/, ShapeNetVox32/)")
+    p.add_argument("--data", required=True, nargs="+", metavar="ROOT",
+                   help="dataset folder (ShapeNet.json, ShapeNetRendering/, ShapeNetVox32/); several are joined, each with its own split")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
     p.add_argument("--model", default=defaults.model, choices=sorted(ARCHITECTURES), help="architecture (default: %(default)s)")
     p.add_argument("--name", help="name written into config.json (default: the architecture)")
@@ -68,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
     from pix2vox.train.loop import TrainConfig, train
 
     config = TrainConfig(
-        data=args.data, out=args.out, model=args.model, name=args.name, init=args.init,
+        data=args.data[0] if len(args.data) == 1 else tuple(args.data), out=args.out, model=args.model, name=args.name, init=args.init,
         epochs=args.epochs, multiview_epochs=args.multiview_epochs, multiview_views=args.multiview_views,
         multiview_train=args.multiview_train, batch_size=args.batch_size,
         multiview_batch_size=args.multiview_batch_size, lr=args.lr, milestones=tuple(args.milestones),

@@ -4,7 +4,7 @@ The networks as the papers describe them; their facts are in ``docs/architecture
 here imports the optional CPU package :mod:`pix2vox.cpu`, which builds on these modules.
 """
 
-from .architecture import ARCHITECTURES, Architecture, HeadLayer
+from ..config import ARCHITECTURES, Architecture, HeadLayer
 from .pix2vox import INPUT_SIZE, Pix2Vox, Reconstruction
 
 __all__ = ["ARCHITECTURES", "INPUT_SIZE", "Architecture", "HeadLayer", "Pix2Vox", "Reconstruction"]

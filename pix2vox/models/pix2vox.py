@@ -11,7 +11,7 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import nn
 
-from .architecture import Architecture
+from ..config import Architecture
 from .decoder import Decoder
 from .encoder import Encoder
 from .merger import Pix2VoxMerger, Pix2VoxPlusPlusMerger, fuse

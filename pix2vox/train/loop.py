@@ -28,6 +28,7 @@ import math
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,7 @@ from tqdm.auto import tqdm
 
 from pix2vox.checkpoint import load_into, read_checkpoint
 from pix2vox.datasets import ShapeNetDataset
+from pix2vox.datasets.shapenet import ShapeNetSample
 from pix2vox.errors import UnknownModelError
 from pix2vox.atomic import atomic_write, write_bytes_atomic
 from pix2vox.layout import WEIGHTS_NAME, write_folder
@@ -69,7 +71,8 @@ class TrainConfig:
     """Everything a training run depends on (saved in the training state and history).
 
     Attributes:
-        data: dataset root in the ShapeNet layout (``ShapeNet.json``, renderings, voxels).
+        data: dataset root in the ShapeNet layout (``ShapeNet.json``, renderings, voxels), or
+            several: their splits are joined (each root keeps its own split of its models).
         out: run folder (see the module docstring).
         model: architecture name (``pix2vox-f``, ``pix2vox-a``, ``pix2voxpp-f``, ``pix2voxpp-a``).
         name: name written into ``config.json`` (default: ``model``).
@@ -99,7 +102,7 @@ class TrainConfig:
         threads: CPU threads for torch (``None``: torch's default).
     """
 
-    data: str
+    data: str | tuple[str, ...]
     out: str
     model: str = "pix2voxpp-f"
     name: str | None = None
@@ -178,6 +181,14 @@ def save_pretrained(
         record = ModelRecord(name=name, architecture=model.architecture, training_data="trained with pix2vox-train")
     record = record.replace(preprocess=preprocess, threshold=threshold)
     return write_folder(folder, model.state_dict(), record)
+
+
+def split_samples(data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], split: str,
+                  limit: int | None = None) -> list[ShapeNetSample]:
+    """The objects of ``split`` of one dataset root or of several joined (in the order given), at
+    most ``limit`` of them, evenly spaced."""
+    roots = [data] if isinstance(data, (str, os.PathLike)) else list(data)
+    return _spread([sample for root in roots for sample in ShapeNetDataset(root, split)], limit)
 
 
 def _spread(samples: list, limit: int | None) -> list:
@@ -267,10 +278,11 @@ def train(config: TrainConfig, *, resume: str | os.PathLike | None = None, progr
     name = config.name or config.model
     preprocess = PreprocessConfig()
 
-    train_samples = _spread(ShapeNetDataset(config.data, "train"), config.train_limit)
-    val_samples = _spread(ShapeNetDataset(config.data, "val"), config.val_limit)
+    train_samples = split_samples(config.data, "train", config.train_limit)
+    val_samples = split_samples(config.data, "val", config.val_limit)
     if not train_samples:
-        raise ValueError(f"{config.data}: no training objects")
+        data = [config.data] if isinstance(config.data, (str, os.PathLike)) else config.data
+        raise ValueError(f"{', '.join(map(str, data))}: no training objects")
     augmentation = Augmentation() if config.augment else Augmentation.none()
     single = TrainViews(train_samples, preprocess, n_views=1, augmentation=augmentation, seed=config.seed)
     multi = (
