@@ -1,6 +1,9 @@
 """pix2vox-dataset: mesh loading, pose, rasteriser, solid voxels, layout, determinism, skipping, importer."""
 
+import dataclasses
 import json
+import logging
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -113,6 +116,23 @@ def test_same_seed_gives_identical_files(meshes, built, tmp_path):
     first = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     second = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert first == second
+
+
+def test_an_interrupted_build_resumes_with_the_same_files(meshes, built, tmp_path, caplog):
+    root, _, _ = built
+    build_dataset(meshes, tmp_path, seed=5, config=CONFIG, progress=False)
+    chair, table = (next((tmp_path / "ShapeNetRendering" / t).iterdir()) for t in ("03001627", "04379243"))
+    shutil.rmtree(chair / "rendering")  # as if killed between the chair's voxels and its renderings
+    (tmp_path / "ShapeNet.json").unlink()
+    kept = (table / "rendering" / "00.png").stat().st_mtime_ns
+    with caplog.at_level(logging.INFO, logger="pix2vox.meshes.builder"):
+        build_dataset(meshes, tmp_path, seed=5, config=CONFIG, progress=False)
+    assert "1 of 3 models already built" in caplog.text
+    assert (table / "rendering" / "00.png").stat().st_mtime_ns == kept  # left as it was
+    first = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == first
+    with pytest.raises(ValueError, match=r"built before with other settings \(seed, views\)"):
+        build_dataset(meshes, tmp_path, seed=6, config=dataclasses.replace(CONFIG, views=2), progress=False)
 
 
 def test_chair_faces_plus_x_and_renderings_agree_with_voxels(built):

@@ -34,6 +34,9 @@ output: the layout of pix2vox-synth: ROOT/ShapeNet.json (written last), ROOT/Sha
   ROOT/ShapeNetVox32/<taxonomy>/<model>/model.binvox (solid 32^3), and ROOT/models.json (source,
   name, creator, licence of each model). The same seed gives identical files.
 
+resume: ROOT/build.json records the seed and settings; the same command run again into the same
+  ROOT keeps the models already complete and builds the rest (other settings are refused).
+
 example:
   pix2vox-sweethome3d meshes/          # Debian's sweethome3d-furniture catalogues -> meshes/
   {PROG} meshes/ --out data/furniture --views 12 --split 0.75,0.05,0.2 --randomize --workers 2

@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 MODELS_FILE = "models.json"
 META_FILE = "meta.json"
+SETTINGS_FILE = "build.json"
+"""``ROOT/build.json``: the seed and settings of a build, so that it can be resumed (see :func:`build_dataset`)."""
 
 
 
@@ -203,6 +205,29 @@ def _run(jobs: list, workers: int) -> Iterator[tuple[int, str | None]]:
         yield from pool.map(_job, jobs, chunksize=1)
 
 
+def _check_settings(root: Path, seed: int, config: MeshDatasetConfig) -> None:
+    """Record the build's settings in ``root/build.json``, or check them against those recorded."""
+    settings = {"seed": seed, "config": json.loads(json.dumps(dataclasses.asdict(config)))}
+    path = root / SETTINGS_FILE
+    if path.is_file():
+        recorded = json.loads(path.read_text())
+        if recorded != settings:
+            changed = sorted(k for k in {**recorded.get("config", {}), **settings["config"]}
+                             if recorded.get("config", {}).get(k) != settings["config"].get(k))
+            if recorded.get("seed") != seed:
+                changed.insert(0, "seed")
+            raise ValueError(f"{root}: built before with other settings ({', '.join(changed)}); "
+                             "build into another folder, or remove this one")
+        return
+    write_files(root, {SETTINGS_FILE: _writer((json.dumps(settings, indent=2, sort_keys=True) + "\n").encode())})
+
+
+def _complete(root: Path, model: MeshModel, tax_id: str) -> bool:
+    """Whether ``model``'s voxels and renderings are all there (renderings are written last, together)."""
+    return ((root / VOXEL_DIR / tax_id / model.model_id / "model.binvox").is_file()
+            and (root / RENDERING_DIR / tax_id / model.model_id / "rendering" / "rendering_metadata.txt").is_file())
+
+
 def _splits(models: Sequence[MeshModel], seed: int, fractions: tuple[float, float, float]) -> dict[str, dict[str, list[str]]]:
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
     result = {}
@@ -227,6 +252,12 @@ def build_dataset(
     with ``seed`` (``(0, 0, 1)`` puts every model in the test split). A model whose mesh cannot be
     used is skipped: one warning line names it, and it appears in no split.
 
+    A build resumes: ``root/build.json`` records the seed and settings first, and a later build
+    into the same ``root`` with the same ones leaves the models whose voxels and renderings are
+    complete as they are (each model's renderings are written all or nothing, after its voxels),
+    builds the others and writes ``ShapeNet.json`` and ``models.json`` anew. Since the output is a
+    function of the seed, the result is the same as one uninterrupted build.
+
     Args:
         meshes: Folder of category folders.
         root: Output folder, created if missing; files of the same names are replaced.
@@ -240,7 +271,7 @@ def build_dataset(
 
     Raises:
         FileNotFoundError: ``meshes`` is not a folder.
-        ValueError: No models found, or bad settings.
+        ValueError: No models found, bad settings, or ``root`` built with other settings.
     """
     models = find_models(meshes)
     if not models:
@@ -249,8 +280,12 @@ def build_dataset(
         raise ValueError(f"the number of workers must be at least 1, got {workers}")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
+    _check_settings(root, seed, config)
     ids = {category: taxonomy_id(category) for category in dict.fromkeys(m.category for m in models)}
-    jobs = [(i, root, m, ids[m.category], seed, config) for i, m in enumerate(models)]
+    jobs = [(i, root, m, ids[m.category], seed, config) for i, m in enumerate(models) if not _complete(root, m, ids[m.category])]
+    if len(jobs) < len(models):
+        logger.info("%s: %d of %d models already built with these settings; building the other %d",
+                    root, len(models) - len(jobs), len(models), len(jobs))
     skipped: dict[int, str] = {}
     bar = tqdm(_run(jobs, workers), total=len(jobs), disable=not progress, unit="model")
     for index, message in bar:
