@@ -218,7 +218,7 @@ def evaluate(
         raise ValueError(f"no samples to evaluate in the {dataset.split} split")
     t_f = (reconstructor.threshold if f_score_threshold is None else f_score_threshold) if compute_f_score else None
     scores: list[SampleScore] = []
-    with tqdm(total=len(samples), unit="object", disable=not progress, desc="evaluate") as bar:
+    with tqdm(total=len(samples), unit="object", disable=None if progress else True, desc="evaluate") as bar:
         for start in range(0, len(samples), batch_size):
             chunk = samples[start : start + batch_size]
             results = reconstructor.predict_batch(

@@ -395,7 +395,7 @@ class Reconstructor:
         results: list[Result] = []
         # With prefetch the next batch's images are decoded while the current batch runs; at
         # most two batches are held at once. Without, each forward pass decodes its own objects.
-        with ThreadPoolExecutor(max_workers=1) as pool, tqdm(total=len(objects), unit="object", disable=not show, desc=self.name) as bar:
+        with ThreadPoolExecutor(max_workers=1) as pool, tqdm(total=len(objects), unit="object", disable=None if show else True, desc=self.name) as bar:
             prefetch = self.prefetch
             pending = pool.submit(self._prepare, chunks[0]) if prefetch and chunks else None
             for index, chunk in enumerate(chunks):

@@ -43,7 +43,7 @@ def test_cli_local_engine_equals_predict(tmp_path, rendering_files, weights, exp
         saved = np.load(out / f"{name}.npz")
         np.testing.assert_allclose(saved["probabilities"], expected[name], atol=1e-5)
         assert row["status"] == "ok" and row["error"] is None
-        assert row["path"] == str(out / f"{name}.npz")
+        assert row["path"] == f"{name}.npz"  # relative to the results file's folder
         assert row["threshold"] == pytest.approx(0.3)  # the checkpoint's (registry) threshold
         assert row["occupied"] == int((expected[name] >= 0.3).sum())
         assert row["seconds"] > 0
@@ -71,7 +71,7 @@ def test_resume_runs_only_what_is_missing(tmp_path, rendering_files, weights, ex
     capsys.readouterr()
 
     assert main([*args, "--resume"]) == 0
-    assert "4 objects: 2 reconstructed, 0 failed, 2 already complete" in capsys.readouterr().out
+    assert "4 objects: 2 reconstructed, 0 failed, 2 already complete; " in capsys.readouterr().out
     for name, stat in before.items():  # complete files untouched
         after = (out / f"{name}.npz").stat()
         assert (after.st_mtime_ns, after.st_ino) == (stat.st_mtime_ns, stat.st_ino)
@@ -82,6 +82,8 @@ def test_resume_runs_only_what_is_missing(tmp_path, rendering_files, weights, ex
     assert results["armchair"] == first["armchair"]  # the earlier row, kept
     assert (out / "broken.npz").is_file()
     assert not leftover.exists()  # removed when lamp.npz was staged again
+    assert main([*args, "--resume"]) == 0  # nothing left to do: no rate for work that was skipped
+    assert capsys.readouterr().out.strip().endswith(f"4 objects: 0 reconstructed, 0 failed, 4 already complete; results in {out / 'results.parquet'}")
 
 
 def test_manifest_with_relative_paths_and_file_uris(tmp_path, rendering_files, weights, expected):

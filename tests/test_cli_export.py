@@ -86,6 +86,12 @@ def test_convert_npz_to_mesh(work: Path, suffix: str) -> None:
     assert outputs(work) == [target.name]
 
 
+def test_single_output_creates_its_missing_folders_as_batch_mode_does(work: Path) -> None:
+    target = work / "new" / "deeper" / "chair.binvox"
+    assert main([str(work / "in/chair.npz"), "-o", str(target)]) == 0
+    np.testing.assert_array_equal(read_binvox(target).occupancy, blob() >= 0.45)
+
+
 def test_convert_uses_stored_threshold_then_option(work: Path) -> None:
     source = str(work / "in/chair.npz")
     assert main([source, "-o", str(work / "stored.binvox")]) == 0
@@ -137,7 +143,8 @@ ERRORS = [
     (["in/chair.npz", "-o", "x.obj", "--batch-size", "0"], "argument --batch-size: must be at least 1"),
     (["in/chair.npz", "-o", "x.obj", "--method", "voxels", "--smooth"], "--smooth only applies"),
     (["in/chair.npz", "-o", "x.obj", "--threshold", "0.99"], "x.obj: nothing to mesh, no voxel reaches"),
-    (["in/chair.npz", "-o", "nowhere/x.obj"], "nowhere/x.obj: the folder nowhere does not exist"),
+    (["in/chair.npz", "-o", "in/chair.npz/x.obj"], "in/chair.npz/x.obj: in/chair.npz is not a folder"),
+    (["in/chair.npz", "-o", "new/x.obj", "--threshold", "0.99"], "new/x.obj: nothing to mesh"),  # and no folder new/
     (["in/chair.npz", "-o", "in"], "in: cannot tell the format"),
     (["in/chair.npz", "in/chair.npy", "-o", "x.obj"], "in/chair.npz: convert one .binvox/.npy/.npz file"),
     (["in/notes.npy", "-o", "x.obj"], "in/notes.npy: not a readable NumPy file"),

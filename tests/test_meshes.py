@@ -135,6 +135,11 @@ def test_an_interrupted_build_resumes_with_the_same_files(meshes, built, tmp_pat
         build_dataset(meshes, tmp_path, seed=6, config=dataclasses.replace(CONFIG, views=2), progress=False)
 
 
+def test_progress_bars_stay_out_of_logs_that_are_not_terminals(meshes, tmp_path, capsys):
+    build_dataset(meshes, tmp_path, seed=5, config=CONFIG, progress=True)  # stderr is captured: not a terminal
+    assert "\r" not in capsys.readouterr().err
+
+
 def test_chair_faces_plus_x_and_renderings_agree_with_voxels(built):
     root, path, _ = built
     entry = next(e for e in json.loads(path.read_text()) if e["taxonomy_name"] == "chair")

@@ -136,7 +136,7 @@ def reconstruct_local(
         batch_size=batch_size, outputs=_outputs(outputs, output_format, threshold),
     )
     worker.reconstructor.workers = workers
-    with tqdm(total=len(objects), unit="object", desc="pix2vox-batch", disable=not progress or None) as bar:
+    with tqdm(total=len(objects), unit="object", desc="pix2vox-batch", disable=None if progress else True) as bar:
         for start in range(0, len(objects), batch_size):
             chunk = objects[start : start + batch_size]
             yield worker(objects_table(chunk))
@@ -170,9 +170,10 @@ class BatchSummary:
     def describe(self) -> str:
         """One line: objects, failures, skipped, throughput, and where the results are."""
         skipped = f", {self.skipped} already complete" if self.skipped else ""
+        rate = f"; {self.rate:.2f} objects/s" if self.objects > self.skipped else ""  # no rate for work skipped
         return (
             f"{self.objects} objects: {self.objects - len(self.failed) - self.skipped} reconstructed, "
-            f"{len(self.failed)} failed{skipped}; {self.rate:.2f} objects/s; results in {self.results}"
+            f"{len(self.failed)} failed{skipped}{rate}; results in {self.results}"
         )
 
 
@@ -198,9 +199,21 @@ def _complete_rows(objects: Sequence[ObjectViews], spec: Outputs) -> list[dict[s
     previous = _previous_rows(Path(spec.folder or ".") / RESULTS_NAME, set(done), spec)
     empty = {name: None for name in result_schema(spec).names}
     return [
-        previous.get(object_id) or empty | {"object_id": object_id, "status": OK, "path": str(spec.target(object_id))}
+        (previous.get(object_id) or empty | {"object_id": object_id, "status": OK}) | {"path": spec.target(object_id).name}
         for object_id in done
     ]
+
+
+def _paths_beside_results(table: pa.Table, folder: Path) -> pa.Table:
+    """``table`` with its ``path`` column relative to ``folder``, where ``results.parquet`` is (so
+    the results stay right when the folder is moved, or read from another working folder)."""
+    import pyarrow as pa
+
+    index = table.schema.get_field_index("path")
+    if index < 0:
+        return table
+    paths = [None if p is None else os.path.relpath(p, folder) for p in table.column(index).to_pylist()]
+    return table.set_column(index, "path", pa.array(paths, pa.string()))
 
 
 @contextlib.contextmanager
@@ -256,7 +269,8 @@ def run_batch(
     resume: bool = False,
     progress: bool = True,
 ) -> BatchSummary:
-    """Reconstruct ``objects`` into one file each in ``out``, and their rows into ``out/results.parquet``.
+    """Reconstruct ``objects`` into one file each in ``out``, and their rows into ``out/results.parquet``
+    (its ``path`` column relative to ``out``, where the file is).
 
     Args:
         objects: the objects (see :func:`pix2vox.batch.read_objects`).
@@ -315,7 +329,7 @@ def run_batch(
         else:
             tables = _ray_tables(todo, workers=workers or 1, gpus_per_worker=gpus_per_worker, **options)
         for table in tables:
-            writer.write_table(table.cast(schema))
+            writer.write_table(_paths_beside_results(table.cast(schema), folder))
             summary.failed.extend(
                 row["object_id"] for row in table.select(["object_id", "status"]).to_pylist() if row["status"] == FAILED
             )

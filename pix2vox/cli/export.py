@@ -155,13 +155,15 @@ def _output_path(output: Path, file_format: str | None) -> Path:
 
 
 def _check_writable(target: Path) -> None:
-    """A UsageError unless ``target`` can be written (checked before any work is done)."""
+    """A UsageError unless ``target`` can be written, its missing folders created as in batch mode
+    (checked before any work is done)."""
     if target.is_dir():
         raise UsageError(f"{target}: is a folder, expected a file name")
-    if not target.parent.is_dir():
-        raise UsageError(f"{target}: the folder {target.parent} does not exist")
-    if not os.access(target.parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{target}: cannot write into the folder {target.parent}")
+    existing = next(p for p in target.parents if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"{target}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{target}: cannot write into the folder {existing}")
 
 
 def _check_folder(folder: Path) -> None:

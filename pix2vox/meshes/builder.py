@@ -287,7 +287,7 @@ def build_dataset(
         logger.info("%s: %d of %d models already built with these settings; building the other %d",
                     root, len(models) - len(jobs), len(models), len(jobs))
     skipped: dict[int, str] = {}
-    bar = tqdm(_run(jobs, workers), total=len(jobs), disable=not progress, unit="model")
+    bar = tqdm(_run(jobs, workers), total=len(jobs), disable=None if progress else True, unit="model")
     for index, message in bar:
         if message is not None:
             skipped[index] = message

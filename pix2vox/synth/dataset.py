@@ -302,7 +302,7 @@ def generate_dataset(
     root.mkdir(parents=True, exist_ok=True)
     plan = plan_objects(n_objects, seed, names)
     jobs = [(root, index, category, model_id, seed, config) for index, category, model_id in plan]
-    for _ in tqdm(_run(jobs, workers), total=len(jobs), disable=not progress, unit="obj"):
+    for _ in tqdm(_run(jobs, workers), total=len(jobs), disable=None if progress else True, unit="obj"):
         pass
     path = root / TAXONOMY_FILE
     write_bytes_atomic(path, (json.dumps(_taxonomies(plan, seed, config), indent=2) + "\n").encode())

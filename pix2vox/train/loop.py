@@ -324,7 +324,7 @@ def train(config: TrainConfig, *, resume: str | os.PathLike | None = None, progr
         order = _epoch_order(len(data), epoch, config.epoch_size, config.seed)
         loader = DataLoader(data, batch_size=batch_size, sampler=order, num_workers=config.num_workers, drop_last=len(order) > batch_size)
         began, losses, lr = time.time(), [], optimizer.param_groups[0]["lr"]
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.total_epochs}", disable=not progress, mininterval=5)
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.total_epochs}", disable=None if progress else True, mininterval=5)
         for views, volumes in bar:
             views, volumes = views.to(device), volumes.to(device)
             fused, refined = _forward(model, views)
