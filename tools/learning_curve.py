@@ -1,0 +1,167 @@
+"""Learning curves: held-out IoU against the number of procedural training models, at a fixed budget.
+
+Each arm trains Pix2Vox++/F for the same number of training samples on a base dataset (Sweet Home
+3D, with its own split) joined with the first ``K`` training models of the procedural datasets
+(Infinigen), spread evenly over their categories, fine-tuning from ``--init`` or from scratch; then
+it is evaluated with ``official`` preprocessing and one view on the base test split and on the
+procedural test split (both the same for every arm: ``K`` only trims the procedural *train* split).
+A Markdown table of overall and per-category IoU beside the mean-shape baselines is printed and
+written to ``OUT/curve.md`` (``OUT/curve.json`` holds every figure).
+
+    python tools/learning_curve.py --base data/furniture --procedural data/ig_cts data/ig_rest \\
+        --sizes 0 600 2000 all --samples 40000 --init pix2voxpp-f-furniture --out runs/curve
+
+Every arm keeps its own folder under ``OUT/``: a finished arm (its ``figures.json`` written) is not
+run again, and an interrupted one resumes its training (``training_state.pt``), so the command can
+be repeated across sessions. Train alone on the machine: other jobs slow training several
+times. Not part of the package; it uses ``pix2vox.train`` and ``pix2vox.heldout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from pix2vox.datasets.taxonomy import SPLITS
+
+logger = logging.getLogger("learning_curve")
+
+SUBSET_DIR = "subsets"
+RENDERING_DIR, VOXEL_DIR, TAXONOMY_FILE = "ShapeNetRendering", "ShapeNetVox32", "ShapeNet.json"
+
+
+def procedural_subset(roots: list[Path], size: int | None, out: Path) -> Path:
+    """A dataset folder of the procedural ``roots`` joined, with ``size`` of their training models
+    (``None``: all), evenly spread over the categories; val and test splits whole.
+
+    The folder holds links to each category's renderings and voxels and its own ``ShapeNet.json``;
+    categories must not repeat across ``roots``.
+    """
+    entries, sources = [], {}
+    for root in roots:
+        for entry in json.loads((root / TAXONOMY_FILE).read_text()):
+            if entry["taxonomy_id"] in sources:
+                raise ValueError(f"{root}: category {entry['taxonomy_name']} is also in {sources[entry['taxonomy_id']]}")
+            sources[entry["taxonomy_id"]] = root
+            entries.append(entry)
+    total = sum(len(e["train"]) for e in entries)
+    keep = total if size is None else min(size, total)
+    # Largest remainders: each category keeps its share of ``keep``, in proportion to its train split.
+    shares = np.array([len(e["train"]) for e in entries], float) * keep / max(1, total)
+    counts = np.floor(shares).astype(int)
+    for index in np.argsort(-(shares - counts))[: keep - counts.sum()]:
+        counts[index] += 1
+    out.mkdir(parents=True, exist_ok=True)
+    for kind in (RENDERING_DIR, VOXEL_DIR):
+        (out / kind).mkdir(exist_ok=True)
+        for taxonomy_id, root in sources.items():
+            link = out / kind / taxonomy_id
+            if not link.exists():
+                link.symlink_to((root / kind / taxonomy_id).resolve(), target_is_directory=True)
+    subset = []
+    for entry, count in zip(entries, counts):
+        ids = entry["train"]
+        picked = [ids[i] for i in np.linspace(0, len(ids) - 1, count).round().astype(int)] if count else []
+        subset.append({**entry, "train": picked, **{s: entry[s] for s in SPLITS if s != "train"}})
+    (out / TAXONOMY_FILE).write_text(json.dumps(subset, indent=2) + "\n")
+    return out
+
+
+def arm_name(size: int | None, init: str | None) -> str:
+    return f"{'all' if size is None else size}-{'scratch' if init is None else 'finetune'}"
+
+
+def run_arm(args: argparse.Namespace, size: int | None, init: str | None) -> dict:
+    """Train one arm (or resume it) and evaluate it; returns its figures."""
+    from pix2vox import Reconstructor
+    from pix2vox.heldout import heldout_results, save_json
+    from pix2vox.train.loop import STATE_NAME, TrainConfig, split_samples, train
+
+    name = arm_name(size, init)
+    folder = args.out / name
+    result_file = folder / "figures.json"
+    if result_file.is_file():
+        logger.info("%s: done before", name)
+        return json.loads(result_file.read_text())
+    everything = procedural_subset(args.procedural, None, args.out / SUBSET_DIR / "all")
+    data = [str(args.base)]
+    if size != 0:
+        data.append(str(procedural_subset(args.procedural, size, args.out / SUBSET_DIR / ("all" if size is None else str(size)))))
+    objects = len(split_samples(data, "train"))
+    epoch_size = min(objects, args.epoch_size)
+    epochs = math.ceil(args.samples / epoch_size)
+    config = TrainConfig(
+        data=tuple(data), out=str(folder), model="pix2voxpp-f", name=f"curve-{name}", init=init, epochs=epochs,
+        multiview_epochs=0, batch_size=args.batch_size, lr=args.lr, milestones=(), epoch_size=epoch_size,
+        val_limit=args.val_limit, seed=args.seed, threads=args.threads,
+    )
+    state = folder / STATE_NAME
+    logger.info("%s: %d training objects, %d epochs of %d", name, objects, epochs, epoch_size)
+    trained = train(config, resume=state if state.is_file() else None, progress=not args.quiet)
+    figures = {"arm": name, "procedural_train": objects - len(split_samples(str(args.base), "train")),
+               "init": init, "samples": epochs * epoch_size}
+    for label, root in (("base", args.base), ("procedural", everything)):
+        official = Reconstructor.from_pretrained(trained, device="cpu", preprocess="official")
+        auto = Reconstructor.from_pretrained(trained, device="cpu", preprocess="auto")
+        results = heldout_results(official, auto, root, views=(1,), progress=not args.quiet)
+        save_json(results, folder / f"heldout-{label}.json")
+        figures[label] = results.to_dict()
+    result_file.write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+def table(arms: list[dict], categories: list[str]) -> str:
+    """Markdown: one row per arm; base overall and per category, procedural overall; baselines last."""
+    head = ["arm", "procedural train models", "samples", "base IoU", *categories, "procedural IoU"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for arm in arms:
+        per = {c["taxonomy_name"]: c["iou_1"] for c in arm["base"]["categories"]}
+        cells = [arm["arm"], str(arm["procedural_train"]), str(arm["samples"]), f"{arm['base']['overall']['iou_1']:.3f}",
+                 *[f"{per[c]:.3f}" if c in per else "" for c in categories], f"{arm['procedural']['overall']['iou_1']:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    if arms:
+        base = {c["taxonomy_name"]: c["baseline_iou"] for c in arms[0]["base"]["categories"]}
+        cells = ["mean-shape baseline", "", "", "", *[f"{base[c]:.3f}" if base.get(c) is not None else "" for c in categories], ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True, type=Path, help="base dataset (Sweet Home 3D), with its own split")
+    parser.add_argument("--procedural", required=True, type=Path, nargs="+", help="procedural datasets (Infinigen)")
+    parser.add_argument("--sizes", nargs="+", default=["0", "600", "2000", "all"], help="procedural training models per arm")
+    parser.add_argument("--init", nargs="+", default=["pix2voxpp-f-furniture"],
+                        help="weights to fine-tune from, or 'scratch' (default: pix2voxpp-f-furniture)")
+    parser.add_argument("--samples", type=int, default=40_000, help="training samples per arm (default: 40000)")
+    parser.add_argument("--epoch-size", type=int, default=2000, help="objects per epoch (default: 2000)")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=2.5e-4)
+    parser.add_argument("--val-limit", type=int, default=200)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--categories", nargs="+", default=["chair", "table", "sofa", "bed", "cabinet", "lamp"],
+                        help="base categories with their own column")
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("-q", "--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s")
+    arms = []
+    for init in args.init:
+        for size in args.sizes:
+            arms.append(run_arm(args, None if size == "all" else int(size), None if init == "scratch" else init))
+            text = table(arms, args.categories)
+            (args.out / "curve.md").write_text(text)
+            (args.out / "curve.json").write_text(json.dumps(arms, indent=2) + "\n")
+    print(table(arms, args.categories), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
