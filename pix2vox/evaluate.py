@@ -12,7 +12,6 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 
-from tqdm.auto import tqdm
 
 from pix2vox.datasets.missing import MissingFile
 from pix2vox.datasets.shapenet import ShapeNetDataset
@@ -203,7 +202,7 @@ def evaluate(
             search take about as long as a small network's forward pass).
         batch_size: Objects per forward pass.
         limit: Evaluate only the first ``limit`` samples.
-        progress: Show a tqdm progress bar over samples.
+        progress: Show a progress bar over samples (on terminals).
 
     Returns:
         The report.
@@ -218,23 +217,17 @@ def evaluate(
         raise ValueError(f"no samples to evaluate in the {dataset.split} split")
     t_f = (reconstructor.threshold if f_score_threshold is None else f_score_threshold) if compute_f_score else None
     scores: list[SampleScore] = []
-    with tqdm(total=len(samples), unit="object", disable=None if progress else True, desc="evaluate") as bar:
-        for start in range(0, len(samples), batch_size):
-            chunk = samples[start : start + batch_size]
-            results = reconstructor.predict_batch(
-                [list(s.view_paths) for s in chunk], batch_size=batch_size, progress=False
-            )
-            for sample, result in zip(chunk, results):
-                gt = sample.load_volume()
-                pred = result.probabilities
-                scores.append(SampleScore(
-                    sample.taxonomy_id, sample.taxonomy_name, sample.model_id,
-                    tuple(p.name for p in sample.view_paths),
-                    tuple(float(v) for v in iou(pred, gt, thresholds)),
-                    float(f_score(pred, gt, threshold=t_f, tau=tau, sampling=f_score_sampling))
-                    if t_f is not None else None,
-                ))
-            bar.update(len(chunk))
+    results = reconstructor.iter_predict([list(s.view_paths) for s in samples], batch_size=batch_size, progress=progress)
+    for sample, result in zip(samples, results):
+        gt = sample.load_volume()
+        pred = result.probabilities
+        scores.append(SampleScore(
+            sample.taxonomy_id, sample.taxonomy_name, sample.model_id,
+            tuple(p.name for p in sample.view_paths),
+            tuple(float(v) for v in iou(pred, gt, thresholds)),
+            float(f_score(pred, gt, threshold=t_f, tau=tau, sampling=f_score_sampling))
+            if t_f is not None else None,
+        ))
     report = EvaluationReport(
         model=reconstructor.name, split=dataset.split, n_views=dataset.n_views,
         view_selection=dataset.view_selection, seed=dataset.seed,

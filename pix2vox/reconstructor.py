@@ -7,7 +7,7 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -355,15 +355,37 @@ class Reconstructor:
         preprocessed: bool = False,
         masks: Sequence[MaskSource | Sequence[MaskSource | None] | None] | None = None,
     ) -> list[Result]:
-        """Reconstruct many objects, ``batch_size`` objects per forward pass.
+        """Reconstruct many objects, ``batch_size`` objects per forward pass: :meth:`iter_predict` as a list.
 
-        Objects may have different numbers of views. Memory stays bounded by ``batch_size``:
-        images are read and preprocessed one batch at a time.
+        Takes the same arguments as :meth:`iter_predict`.
+
+        Returns:
+            One :class:`Result` per object, in order.
+        """
+        return list(self.iter_predict(objects, batch_size=batch_size, progress=progress, details=details,
+                                      preprocessed=preprocessed, masks=masks))
+
+    def iter_predict(
+        self,
+        objects: Sequence[View | Iterable[View]],
+        *,
+        batch_size: int = 8,
+        progress: bool | None = None,
+        details: bool = False,
+        preprocessed: bool = False,
+        masks: Sequence[MaskSource | Sequence[MaskSource | None] | None] | None = None,
+    ) -> Iterator[Result]:
+        """Reconstruct many objects, ``batch_size`` objects per forward pass, yielding each result
+        as its batch is done (so that results can be written or scored while the next batch runs,
+        and memory stays bounded by ``batch_size`` however many objects there are).
+
+        Objects may have different numbers of views. Images are read and preprocessed one batch at
+        a time. The arguments are checked at once, before anything is read.
 
         Args:
             objects: one entry per object, each a view or a sequence of views.
             batch_size: objects per forward pass.
-            progress: show a progress bar (default: when there is more than one batch).
+            progress: show a progress bar on terminals (default: when there is more than one batch).
             details: also return per-view coarse volumes and fusion weights.
             preprocessed: each object is already the ``(V, 3, S, S)`` tensor that
                 :meth:`preprocess` returned for it (checked by shape).
@@ -371,7 +393,7 @@ class Reconstructor:
                 masks as in :meth:`preprocess`.
 
         Returns:
-            One :class:`Result` per object, in order.
+            An iterator over one :class:`Result` per object, in order.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -392,19 +414,21 @@ class Reconstructor:
                        if m is not None else views for views, m in zip(objects, masks)]
         show = len(objects) > batch_size if progress is None else progress
         chunks = [objects[start : start + batch_size] for start in range(0, len(objects), batch_size)]
-        results: list[Result] = []
+        return self._iter_chunks(chunks, len(objects), details, show)
+
+    def _iter_chunks(self, chunks: list[list], total: int, details: bool, show: bool) -> Iterator[Result]:
         # With prefetch the next batch's images are decoded while the current batch runs; at
         # most two batches are held at once. Without, each forward pass decodes its own objects.
-        with ThreadPoolExecutor(max_workers=1) as pool, tqdm(total=len(objects), unit="object", disable=None if show else True, desc=self.name) as bar:
+        with ThreadPoolExecutor(max_workers=1) as pool, tqdm(total=total, unit="object", disable=None if show else True, desc=self.name) as bar:
             prefetch = self.prefetch
             pending = pool.submit(self._prepare, chunks[0]) if prefetch and chunks else None
             for index, chunk in enumerate(chunks):
                 prepared = pending.result() if pending is not None else chunk
                 if prefetch and index + 1 < len(chunks):
                     pending = pool.submit(self._prepare, chunks[index + 1])
-                results.extend(self._run(prepared, details))
+                results = self._run(prepared, details)
                 bar.update(len(chunk))
-        return results
+                yield from results
 
     def _prepare(self, chunk: Sequence[list[View] | torch.Tensor]) -> list[torch.Tensor]:
         return [views if isinstance(views, torch.Tensor) else self.preprocess(views, mask=getattr(views, "masks", None))

@@ -251,10 +251,10 @@ def test_batch_skips_empty_predictions(
     folder = make_objects(work / "in", rendering_files, {"empty": [0], "full": [1]})
     shapes = {"empty": np.zeros((32, 32, 32), np.float32), "full": blob()}
 
-    def fake_predict_batch(self, objects, **kwargs):
-        return [Result(shapes[Path(views[0]).parent.name], threshold=0.3) for views in objects]
+    def fake_iter_predict(self, objects, **kwargs):
+        return iter([Result(shapes[Path(views[0]).parent.name], threshold=0.3) for views in objects])
 
-    monkeypatch.setattr(Reconstructor, "predict_batch", fake_predict_batch)
+    monkeypatch.setattr(Reconstructor, "iter_predict", fake_iter_predict)
     assert main([str(folder), "-o", str(work / "out"), *network(weights)]) == 1
     assert sorted(p.name for p in (work / "out").iterdir()) == ["full.obj"]
     assert "no file for 1 of 2 objects" in caplog.text

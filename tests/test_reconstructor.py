@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from pathlib import Path
 
@@ -128,7 +129,10 @@ def test_details_expose_coarse_volumes_and_fusion_weights(rec: Reconstructor, re
     np.testing.assert_allclose(blended, result.probabilities, atol=1e-5)  # no refiner in pix2voxpp-f
 
 
-def test_progress_bar_on_long_runs(rec: Reconstructor, rendering_files, capsys) -> None:
+def test_progress_bar_on_terminals_only(rec: Reconstructor, rendering_files, capsys, monkeypatch) -> None:
+    rec.predict_batch([[p] for p in rendering_files], batch_size=2, progress=True)
+    assert capsys.readouterr().err == ""  # captured stderr is not a terminal: no carriage returns in logs
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     rec.predict_batch([[p] for p in rendering_files], batch_size=2, progress=True)
     assert "5/5" in capsys.readouterr().err
 
@@ -176,3 +180,21 @@ def test_predict_batch_takes_preprocessed_views(original_checkpoint, rendering_f
         rec.predict_batch([torch.rand(2, 3, 137, 137)], preprocessed=True)
     with pytest.raises(ImageError):  # without the flag a 4-D tensor is not taken for network input
         rec.predict_batch([torch.rand(2, 3, 224, 224)], progress=False)
+
+
+def test_iter_predict_yields_each_batch_as_it_is_done(original_checkpoint, rendering_files, tmp_path):
+    """The one batching loop: checked at once, results in order, equal to predict_batch, a bad
+    object reported when its batch comes (earlier results already out)."""
+    rec = Reconstructor("pix2voxpp-f", weights=original_checkpoint("pix2voxpp-f"), device="cpu")
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        rec.iter_predict([rendering_files[0]], batch_size=0)  # raised by the call, before any iteration
+    objects = [rendering_files[:2], rendering_files[2], rendering_files[3:5]]
+    expected = rec.predict_batch(objects, batch_size=2, progress=False)
+    for a, b in zip(rec.iter_predict(objects, batch_size=2, progress=False), expected, strict=True):
+        np.testing.assert_array_equal(a.probabilities, b.probabilities)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    results = rec.iter_predict([rendering_files[0], rendering_files[1], broken], batch_size=1, progress=False)
+    np.testing.assert_allclose(next(results).probabilities, rec.predict(rendering_files[0]).probabilities, atol=1e-6)
+    with pytest.raises(ImageError, match="broken.png"):
+        list(results)

@@ -311,7 +311,6 @@ def _check_meshable(target: Path, result: Result, threshold: float) -> bool:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
 
     if args.preview is not None:
         raise UsageError("--preview pictures one object; batch mode writes meshes only")
@@ -328,21 +327,16 @@ def _batch(args: argparse.Namespace) -> int:
     reconstructor = _reconstructor(args)
     skipped: list[str] = []
     # Each object's file is complete when it appears; a later failure leaves it (and every file
-    # that existed before) in place.
-    # disable=None: no bar when stderr is not a terminal (logs, pipes, CI).
-    with tqdm(total=len(objects), unit="object", desc=PROG, disable=True if args.quiet else None) as bar:
-        for start in range(0, len(objects), args.batch_size):
-            chunk = objects[start : start + args.batch_size]
-            results = reconstructor.predict_batch([views for _, views in chunk], batch_size=args.batch_size, progress=False)
-            for (name, _), result in zip(chunk, results):
-                target = folder / f"{name}.{file_format}"
-                threshold = result.threshold if args.threshold is None else args.threshold
-                if _check_meshable(target, result, threshold):
-                    _write(args, target, result.probabilities, threshold)
-                else:
-                    logger.warning("%s: skipped, no voxel reaches the threshold %g", target, threshold)
-                    skipped.append(name)
-            bar.update(len(chunk))
+    # that existed before) in place. The progress bar shows on terminals only, not under -q.
+    results = reconstructor.iter_predict([views for _, views in objects], batch_size=args.batch_size, progress=not args.quiet)
+    for (name, _), result in zip(objects, results):
+        target = folder / f"{name}.{file_format}"
+        threshold = result.threshold if args.threshold is None else args.threshold
+        if _check_meshable(target, result, threshold):
+            _write(args, target, result.probabilities, threshold)
+        else:
+            logger.warning("%s: skipped, no voxel reaches the threshold %g", target, threshold)
+            skipped.append(name)
     if skipped:
         logger.error("no file for %d of %d objects (nothing reached the threshold): %s",
                      len(skipped), len(objects), ", ".join(skipped))
