@@ -91,15 +91,15 @@ def test_batch_output_blocked_by_a_folder_fails_before_the_network(
     assert (out / "a.obj").read_text() == "old\n"
 
 
-def test_preview_into_a_missing_folder_changes_nothing(
+def test_preview_under_a_file_changes_nothing(
     tmp_path: Path, rendering_files: list[Path], weights: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
     target = tmp_path / "chair.obj"
     target.write_text("the user's mesh\n")
     monkeypatch.setattr("pix2vox.Reconstructor", lambda *a, **k: pytest.fail("the network ran"))
-    code = main([str(rendering_files[0]), "-o", str(target), "--preview", str(tmp_path / "missing" / "chair.png"), *network(weights)])
-    assert_user_error(code, capsys.readouterr().err, "the folder")
+    code = main([str(rendering_files[0]), "-o", str(target), "--preview", str(target / "chair.png"), *network(weights)])
+    assert_user_error(code, capsys.readouterr().err, "chair.obj is not a folder")
     assert target.read_text() == "the user's mesh\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chair.obj"]
 
