@@ -135,14 +135,12 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
     its main region, and the one :data:`CHOICE_WEIGHTS` rates highest wins (features of its outline,
     interior, shape and of how well GrabCut's colour models tell it from the rest). Then GrabCut
     runs again on the box around it, at up to :data:`REFINE_SIDE` pixels, started from that mask,
-    for sharper edges and thin parts.
+    for sharper edges and thin parts. OpenCV's random generator is seeded (``cv2.setRNGSeed(0)``)
+    first, so that a picture always gives the same mask.
 
     Args:
         rgb: ``(H, W, 3)`` float32 RGB in [0, 1].
         iterations: GrabCut iterations of the first pass.
-
-    OpenCV's random generator is seeded (``cv2.setRNGSeed(0)``) first, so that a picture always
-    gives the same mask.
 
     Returns:
         ``(H, W)`` float32 alpha in [0, 1]; all zeros when nothing stands out.
@@ -208,8 +206,9 @@ def _features(fore: np.ndarray, gradient: np.ndarray, lab: np.ndarray, salient: 
 
     ``log_outline``, ``log_interior``: log mean gradient along the outline and inside, over the
     picture's; ``colour``: Lab distance between the mask and a ring around it (/50); ``log_area``:
-    log share of the picture; ``solidity``: area over its convex hull's; ``centre``: distance of its centroid from the picture's centre (in
-    widths and heights); ``saliency_recall``/``precision``: overlap with the salient pixels;
+    log share of the picture; ``solidity``: area over its convex hull's; ``centre``: distance of
+    its centroid from the picture's centre (in widths and heights);
+    ``saliency_recall``/``precision``: overlap with the salient pixels;
     ``extent``: its box's longer side over the picture's shorter side; ``fit_inside``/``outside``:
     mean log-likelihood ratio (/10) of GrabCut's foreground and background colour models over the
     pixels inside and outside; ``agree_inside``/``outside``: share of those pixels that the colour
