@@ -166,9 +166,9 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
 
 
 CHOICE_WEIGHTS = {
-    "log_outline": -0.9954, "log_interior": 0.5552, "colour": 0.2034, "log_area": 0.6777, "solidity": 0.6883,
-    "centre": -0.6988, "saliency_recall": 2.859, "saliency_precision": -1.116, "extent": -1.43,
-    "fit_inside": 0.9114, "fit_outside": 0.2188, "agree_inside": 2.318, "agree_outside": 29.26,
+    "log_outline": -1.107, "log_interior": 0.51, "colour": -0.08184, "log_area": 0.7407, "solidity": 0.7977,
+    "centre": -1.083, "saliency_recall": 2.613, "saliency_precision": -1.064, "extent": -1.687,
+    "fit_inside": 1.02, "fit_outside": 0.2261, "agree_inside": 3.546, "agree_outside": 29.65,
 }
 """How :func:`grabcut_matte` rates a candidate mask: the score is the sum of each feature times its
 weight (see :func:`_features`; the largest score wins). Fitted by ``benchmarks/grabcut_weights.py``
