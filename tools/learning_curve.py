@@ -106,9 +106,9 @@ def run_arm(args: argparse.Namespace, size: int | None, init: str | None) -> dic
     trained = train(config, resume=state if state.is_file() else None, progress=not args.quiet)
     figures = {"arm": name, "procedural_train": objects - len(split_samples(str(args.base), "train")),
                "init": init, "samples": epochs * epoch_size}
+    official = Reconstructor.from_pretrained(trained, device="cpu", preprocess="official")
+    auto = Reconstructor.from_pretrained(trained, device="cpu", preprocess="auto")
     for label, root in (("base", args.base), ("procedural", everything)):
-        official = Reconstructor.from_pretrained(trained, device="cpu", preprocess="official")
-        auto = Reconstructor.from_pretrained(trained, device="cpu", preprocess="auto")
         results = heldout_results(official, auto, root, views=(1,), progress=not args.quiet)
         save_json(results, folder / f"heldout-{label}.json")
         figures[label] = results.to_dict()

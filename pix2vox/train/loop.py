@@ -187,8 +187,12 @@ def split_samples(data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
                   limit: int | None = None) -> list[ShapeNetSample]:
     """The objects of ``split`` of one dataset root or of several joined (in the order given), at
     most ``limit`` of them, evenly spaced."""
-    roots = [data] if isinstance(data, (str, os.PathLike)) else list(data)
-    return _spread([sample for root in roots for sample in ShapeNetDataset(root, split)], limit)
+    return _spread([sample for root in _roots(data) for sample in ShapeNetDataset(root, split)], limit)
+
+
+def _roots(data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str | os.PathLike[str]]:
+    """``TrainConfig.data`` as a list of dataset roots."""
+    return [data] if isinstance(data, (str, os.PathLike)) else list(data)
 
 
 def _spread(samples: list, limit: int | None) -> list:
@@ -281,8 +285,7 @@ def train(config: TrainConfig, *, resume: str | os.PathLike | None = None, progr
     train_samples = split_samples(config.data, "train", config.train_limit)
     val_samples = split_samples(config.data, "val", config.val_limit)
     if not train_samples:
-        data = [config.data] if isinstance(config.data, (str, os.PathLike)) else config.data
-        raise ValueError(f"{', '.join(map(str, data))}: no training objects")
+        raise ValueError(f"{', '.join(map(str, _roots(config.data)))}: no training objects")
     augmentation = Augmentation() if config.augment else Augmentation.none()
     single = TrainViews(train_samples, preprocess, n_views=1, augmentation=augmentation, seed=config.seed)
     multi = (
