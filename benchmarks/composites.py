@@ -62,7 +62,12 @@ def main() -> int:
     parser.add_argument("--views", type=int, default=100, help="held-out views they are made from (default: 100)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pictures", type=Path, metavar="DIR", help="also write a sheet of composites and masks")
+    parser.add_argument("--max-starts", type=int, help="GrabCut starts to run (default: pix2vox.foreground.MAX_STARTS)")
     args = parser.parse_args()
+    if args.max_starts:
+        import pix2vox.foreground
+
+        pix2vox.foreground.MAX_STARTS = args.max_starts
     logging.basicConfig(level=logging.ERROR)
     import cv2
 

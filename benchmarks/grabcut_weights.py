@@ -39,7 +39,7 @@ def candidates_with_iou(picture: np.ndarray, alpha: np.ndarray) -> list[tuple[np
     small = cv2.resize(picture, size, interpolation=cv2.INTER_AREA)
     truth = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA) > 0.5
     cv2.setRNGSeed(0)  # as grabcut_matte does
-    return [(f, float((m & truth).sum() / max(1, (m | truth).sum()))) for f, m in _candidates(small, 3)]
+    return [(f, float((m & truth).sum() / max(1, (m | truth).sum()))) for f, m in _candidates(small, 3)[0]]
 
 
 def fit(pictures: list[list[tuple[np.ndarray, float]]], l2: float = 1e-2, steps: int = 2000, rate: float = 0.3) -> np.ndarray:

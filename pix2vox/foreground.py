@@ -58,6 +58,9 @@ half of :data:`PLAIN_TOLERANCE`; less even ones are left to GrabCut."""
 GRABCUT_SIDE = 128
 """GrabCut's first pass runs on the picture shrunk so that its longer side is this many pixels."""
 
+MAX_STARTS = 6
+"""At most this many of :func:`_starts` (the first distinct ones) are run, which bounds the time per picture."""
+
 REFINE_SIDE = 256
 """Its second pass, on the box around the object, at most this many pixels along the longer side."""
 
@@ -136,7 +139,8 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
     interior, shape and of how well GrabCut's colour models tell it from the rest). Then GrabCut
     runs again on the box around it, at up to :data:`REFINE_SIDE` pixels, started from that mask,
     for sharper edges and thin parts. OpenCV's random generator is seeded (``cv2.setRNGSeed(0)``)
-    first, so that a picture always gives the same mask.
+    first, so that a picture always gives the same mask. Where GrabCut keeps nothing from any start,
+    the largest region of salient pixels is refined instead, if it holds at least half of them.
 
     Args:
         rgb: ``(H, W, 3)`` float32 RGB in [0, 1].
@@ -157,11 +161,16 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
     scale = min(1.0, GRABCUT_SIDE / max(h, w))
     small = cv2.resize(picture, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
     cv2.setRNGSeed(0)  # k-means inside (ours and GrabCut's) draws from OpenCV's generator: the same picture, the same mask
-    candidates = _candidates(small, iterations)
-    if not candidates:
-        return np.zeros((h, w), np.float32)
-    weights = np.array(list(CHOICE_WEIGHTS.values()))
-    fore = max(candidates, key=lambda c: float(c[0] @ weights))[1]
+    candidates, salient = _candidates(small, iterations)
+    if candidates:
+        weights = np.array(list(CHOICE_WEIGHTS.values()))
+        fore = max(candidates, key=lambda c: float(c[0] @ weights))[1]
+    else:  # GrabCut kept nothing from any start (a small object, colours like the background's)
+        labels, count = ndimage.label(salient)
+        sizes = np.bincount(labels.ravel())[1:]
+        if not count or sizes.max() < max(16, sizes.sum() / 2):
+            return np.zeros((h, w), np.float32)  # nothing stands out as one region: no object
+        fore = ndimage.binary_fill_holes(labels == np.argmax(sizes) + 1)
     return _refine(picture, cv2.resize(fore.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5)
 
 
@@ -176,8 +185,9 @@ weight (see :func:`_features`; the largest score wins). Fitted by ``benchmarks/g
 composites of other photographs and other objects than those ``benchmarks/composites.py`` measures on."""
 
 
-def _candidates(small: np.ndarray, iterations: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """GrabCut from each of :func:`_starts` on ``small`` (uint8 RGB): ``(features, mask)`` of each distinct result."""
+def _candidates(small: np.ndarray, iterations: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """GrabCut from each of :func:`_starts` on ``small`` (uint8 RGB): ``(features, mask)`` of each
+    distinct result, and the salient pixels."""
     import cv2
 
     gradient = _gradient(small)
@@ -187,6 +197,8 @@ def _candidates(small: np.ndarray, iterations: int) -> list[tuple[np.ndarray, np
     results: list[tuple[np.ndarray, np.ndarray]] = []
     seen: list[np.ndarray] = []
     for start in starts:
+        if len(seen) == MAX_STARTS:
+            break
         probable = start == cv2.GC_PR_FGD
         if not probable.any() or any((probable & other).sum() > 0.9 * (probable | other).sum() for other in seen):
             continue  # nothing to start from, or nearly the start of a candidate already made
@@ -196,7 +208,7 @@ def _candidates(small: np.ndarray, iterations: int) -> list[tuple[np.ndarray, np
         features = _features(fore, gradient, lab, salient, bgr, background, foreground)
         if features is not None:
             results.append((features, fore))
-    return results
+    return results, salient
 
 
 def _features(fore: np.ndarray, gradient: np.ndarray, lab: np.ndarray, salient: np.ndarray, bgr: np.ndarray,
@@ -294,6 +306,8 @@ def _refine(picture: np.ndarray, fore: np.ndarray, iterations: int = 2) -> np.nd
     mask[near] = cv2.GC_PR_BGD
     mask[first] = cv2.GC_PR_FGD
     refined = _main_region(_grabcut(np.ascontiguousarray(crop[..., ::-1]), mask, iterations)[0])
+    if refined.sum() < 16:  # the second pass lost the object: keep the first
+        refined = first
     soft = cv2.resize(refined.astype(np.float32), (crop_w, crop_h), interpolation=cv2.INTER_LINEAR)
     alpha = np.zeros((h, w), np.float32)
     alpha[top:bottom, left:right] = np.clip(soft, 0, 1)

@@ -16,14 +16,9 @@ from pix2vox import Reconstructor, Result
 from pix2vox.cli.export import main
 from pix2vox.exchange import load_threshold, load_volume, read_binvox, save_volume, write_binvox
 
+from .cli_helpers import assert_user_error, blob, make_objects
+
 ROOT = Path(__file__).resolve().parents[1]
-PREFIX = "pix2vox-export: error: "
-
-
-def blob() -> np.ndarray:
-    x, y, z = np.meshgrid(*(np.arange(32) + 0.5,) * 3, indexing="ij")
-    distance = ((x - 12) / 6) ** 2 + ((y - 18) / 11) ** 2 + ((z - 16) / 5) ** 2
-    return (1.0 / (1.0 + np.exp(4.0 * (distance - 1.0)))).astype(np.float32)
 
 
 def run_subprocess(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -35,15 +30,6 @@ def run_subprocess(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
-
-
-def assert_user_error(code: int, stderr: str, message: str) -> None:
-    assert code == 2
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith(PREFIX), stderr
-    assert message in lines[0], stderr
-    assert "Traceback" not in stderr
 
 
 def outputs(folder: Path) -> list[str]:
@@ -218,15 +204,6 @@ def test_predict_one_object_to_binvox(
                  *network(weights)]) == 0
     expected = reconstructor.predict(views).occupancy(0.6)
     np.testing.assert_array_equal(read_binvox(work / "chair.binvox").occupancy, expected)
-
-
-def make_objects(root: Path, rendering_files: list[Path], names: dict[str, list[int]]) -> Path:
-    folder = root / "objects"
-    for name, indices in names.items():
-        (folder / name).mkdir(parents=True)
-        for i in indices:
-            shutil.copy(rendering_files[i], folder / name / rendering_files[i].name)
-    return folder
 
 
 def test_predict_batch(

@@ -17,7 +17,7 @@ from pix2vox.atomic import TEMPORARY_MARK
 from pix2vox.cli.export import main
 from pix2vox.exchange import read_binvox, save_volume, write_binvox
 
-from .test_cli_export import assert_user_error, blob, make_objects
+from .cli_helpers import assert_user_error, blob, make_objects
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "pix2voxpp-f"

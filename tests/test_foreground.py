@@ -168,6 +168,35 @@ def test_grabcut_gives_the_same_mask_whatever_ran_before() -> None:
     assert (first > 0.5).any() and np.array_equal(first, grabcut_matte(rgb))
 
 
+def test_grabcut_runs_at_most_max_starts_and_one_refinement(monkeypatch) -> None:
+    """The time per picture is bounded: no more than MAX_STARTS first-pass runs, then one refinement."""
+    pytest.importorskip("cv2")
+    import pix2vox.foreground as foreground
+
+    calls = []
+    original = foreground._grabcut
+    monkeypatch.setattr(foreground, "_grabcut", lambda *a, **k: calls.append(a[0].shape) or original(*a, **k))
+    monkeypatch.setattr(foreground, "MAX_STARTS", 2)
+    picture, truth = _composite(13, scale=1.2, name="sofa/01.png")
+    alpha = foreground.grabcut_matte(load_image(picture)[..., :3])
+    assert len(calls) == 3, calls
+    assert _iou(alpha, truth) > 0.5
+
+
+def test_grabcut_falls_back_to_the_salient_region_when_every_run_is_empty(monkeypatch) -> None:
+    """Where GrabCut keeps nothing from any start, the salient region (refined) is the object, not nothing."""
+    cv2 = pytest.importorskip("cv2")
+    import pix2vox.foreground as foreground
+
+    def nothing_kept(small, iterations):
+        return [], foreground._starts(cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32))[1]
+
+    monkeypatch.setattr(foreground, "_candidates", nothing_kept)
+    picture, truth = _composite(11, scale=1.2, at=(0.45, 0.5), name="sofa/00.png")
+    alpha = foreground.grabcut_matte(load_image(picture)[..., :3])
+    assert _iou(alpha, truth) > 0.5
+
+
 def test_grabcut_network_input_is_close_to_that_of_the_true_mask() -> None:
     pytest.importorskip("cv2")
     picture, truth = _composite(11, scale=1.2, at=(0.45, 0.5), name="sofa/00.png")

@@ -20,7 +20,7 @@ from pix2vox.cli.export import main
 from pix2vox.exchange.binvox import encode_binvox, read_binvox
 from pix2vox.preprocess import DECODE_SIDE, load_image, preprocess
 
-from .test_cli_export import assert_user_error
+from .cli_helpers import assert_user_error
 
 
 def png_header(width: int, height: int) -> bytes:

@@ -66,3 +66,8 @@ def test_a_small_curve_end_to_end_and_resumed(roots, tmp_path: Path, capsys) -> 
     mtime = (tmp_path / "curve" / "0-scratch" / "figures.json").stat().st_mtime_ns
     assert learning_curve.main(args) == 0  # finished arms are not run again
     assert (tmp_path / "curve" / "0-scratch" / "figures.json").stat().st_mtime_ns == mtime
+    capsys.readouterr()
+    assert learning_curve.main(args[:4] + ["--sizes", "0", "--init", str(tmp_path / "curve" / "all-scratch" / "model")]
+                               + args[9:]) == 0  # a second command adds its arm to the table
+    rows = [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines()[2:5]]
+    assert rows == ["| 0-finetune", "| 0-scratch", "| all-scratch"]

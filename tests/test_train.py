@@ -122,6 +122,36 @@ def test_fusion_only_stage_leaves_encoder_and_decoder_exactly_as_they_were(tiny_
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("merger."))
 
 
+def test_bfloat16_runs_the_network_in_autocast_and_gives_float32_volumes():
+    from pix2vox.config import ARCHITECTURES
+    from pix2vox.models import Pix2Vox
+    from pix2vox.train.loop import _forward, init_weights
+
+    torch.manual_seed(0)
+    model = Pix2Vox(ARCHITECTURES["pix2voxpp-f"]).eval()  # the smallest; bfloat16 is emulated on most CPUs
+    init_weights(model)
+    views = torch.rand(1, 1, 3, 224, 224)
+    with torch.no_grad():
+        exact, _ = _forward(model, views)
+        fused, refined = _forward(model, views, "bfloat16")
+    assert fused.dtype == torch.float32 and refined is None  # the loss sees float32
+    assert 0 < (fused - exact).abs().mean() < 0.01
+    assert (fused - exact).abs().max() < 0.2  # bfloat16 keeps 8 bits of mantissa
+    with pytest.raises(ValueError, match="dtype"):
+        TrainConfig(data="x", out="y", dtype="float16")
+
+
+@pytest.mark.slow
+def test_bfloat16_training_keeps_float32_weights(tiny_dataset: Path, tmp_path: Path):
+    config = TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "run"), epochs=1, multiview_epochs=0,
+                         multiview_views=2, batch_size=2, train_limit=2, val_limit=1, dtype="bfloat16")
+    train(config, progress=False)
+    state = torch.load(tmp_path / "run" / STATE_NAME, map_location="cpu", weights_only=True)
+    assert {w.dtype for w in state["weights"].values() if w.is_floating_point()} == {torch.float32}
+    assert json.loads(state["config"])["dtype"] == "bfloat16"
+    assert np.isfinite(json.loads((tmp_path / "run" / HISTORY_NAME).read_text())["epochs"][0]["loss"])
+
+
 def test_cli_reports_usage_errors(capsys: pytest.CaptureFixture[str]):
     assert main(["--out", "x"]) == 2
     assert "pix2vox-train: error:" in capsys.readouterr().err

@@ -13,8 +13,10 @@ written to ``OUT/curve.md`` (``OUT/curve.json`` holds every figure).
 
 Every arm keeps its own folder under ``OUT/``: a finished arm (its ``figures.json`` written) is not
 run again, and an interrupted one resumes its training (``training_state.pt``), so the command can
-be repeated across sessions. Train alone on the machine: other jobs slow training several
-times. Not part of the package; it uses ``pix2vox.train`` and ``pix2vox.heldout``.
+be repeated across sessions; the table holds every finished arm in ``OUT``, so arms that are not a
+full grid (say scratch only at one size) are run by a second command with the same ``--out``.
+Train alone on the machine: other jobs slow training several times. Not part of the package; it
+uses ``pix2vox.train`` and ``pix2vox.heldout``.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def run_arm(args: argparse.Namespace, size: int | None, init: str | None) -> dic
     config = TrainConfig(
         data=tuple(data), out=str(folder), model="pix2voxpp-f", name=f"curve-{name}", init=init, epochs=epochs,
         multiview_epochs=0, batch_size=args.batch_size, lr=args.lr, milestones=(), epoch_size=epoch_size,
-        val_limit=args.val_limit, seed=args.seed, threads=args.threads,
+        val_limit=args.val_limit, seed=args.seed, threads=args.threads, dtype=args.dtype,
     )
     state = folder / STATE_NAME
     logger.info("%s: %d training objects, %d epochs of %d", name, objects, epochs, epoch_size)
@@ -117,17 +119,25 @@ def run_arm(args: argparse.Namespace, size: int | None, init: str | None) -> dic
 
 
 def table(arms: list[dict], categories: list[str]) -> str:
-    """Markdown: one row per arm; base overall and per category, procedural overall; baselines last."""
-    head = ["arm", "procedural train models", "samples", "base IoU", *categories, "procedural IoU"]
+    """Markdown: one row per arm and a mean-shape baseline row; first the base test split (overall
+    and ``categories``) with the procedural overall, then the procedural test split per category."""
+    return _table(arms, "base", categories, extra="procedural") + "\n" + _table(
+        arms, "procedural", [c["taxonomy_name"] for c in arms[0]["procedural"]["categories"]] if arms else [])
+
+
+def _table(arms: list[dict], split: str, categories: list[str], extra: str | None = None) -> str:
+    head = ["arm", "procedural train models", "samples", f"{split} IoU", *categories, *([f"{extra} IoU"] if extra else [])]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for arm in arms:
-        per = {c["taxonomy_name"]: c["iou_1"] for c in arm["base"]["categories"]}
-        cells = [arm["arm"], str(arm["procedural_train"]), str(arm["samples"]), f"{arm['base']['overall']['iou_1']:.3f}",
-                 *[f"{per[c]:.3f}" if c in per else "" for c in categories], f"{arm['procedural']['overall']['iou_1']:.3f}"]
+        per = {c["taxonomy_name"]: c["iou_1"] for c in arm[split]["categories"]}
+        cells = [arm["arm"], str(arm["procedural_train"]), str(arm["samples"]), f"{arm[split]['overall']['iou_1']:.3f}",
+                 *[f"{per[c]:.3f}" if c in per else "" for c in categories],
+                 *([f"{arm[extra]['overall']['iou_1']:.3f}"] if extra else [])]
         lines.append("| " + " | ".join(cells) + " |")
     if arms:
-        base = {c["taxonomy_name"]: c["baseline_iou"] for c in arms[0]["base"]["categories"]}
-        cells = ["mean-shape baseline", "", "", "", *[f"{base[c]:.3f}" if base.get(c) is not None else "" for c in categories], ""]
+        base = {c["taxonomy_name"]: c["baseline_iou"] for c in arms[0][split]["categories"]}
+        cells = ["mean-shape baseline", "", "", "", *[f"{base[c]:.3f}" if base.get(c) is not None else "" for c in categories],
+                 *([""] if extra else [])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -145,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=2.5e-4)
     parser.add_argument("--val-limit", type=int, default=200)
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                        help="precision of the forward pass (bfloat16 pays only with bfloat16 instructions)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--categories", nargs="+", default=["chair", "table", "sofa", "bed", "cabinet", "lamp"],
                         help="base categories with their own column")
@@ -152,15 +164,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s")
-    arms = []
     for init in args.init:
         for size in args.sizes:
-            arms.append(run_arm(args, None if size == "all" else int(size), None if init == "scratch" else init))
-            text = table(arms, args.categories)
-            (args.out / "curve.md").write_text(text)
+            run_arm(args, None if size == "all" else int(size), None if init == "scratch" else init)
+            arms = finished_arms(args.out)
+            (args.out / "curve.md").write_text(table(arms, args.categories))
             (args.out / "curve.json").write_text(json.dumps(arms, indent=2) + "\n")
-    print(table(arms, args.categories), end="")
+    print(table(finished_arms(args.out), args.categories), end="")
     return 0
+
+
+def finished_arms(out: Path) -> list[dict]:
+    """The figures of every finished arm under ``out`` (also those of earlier commands): fine-tuned
+    arms first, each group by its number of procedural models."""
+    arms = [json.loads(path.read_text()) for path in out.glob("*/figures.json")]
+    return sorted(arms, key=lambda arm: (arm["init"] is None, arm["procedural_train"]))
 
 
 if __name__ == "__main__":

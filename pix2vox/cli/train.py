@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
     p.add_argument("--model", default=defaults.model, choices=sorted(ARCHITECTURES), help="architecture (default: %(default)s)")
     p.add_argument("--name", help="name written into config.json (default: the architecture)")
-    p.add_argument("--init", metavar="WEIGHTS", help="fine-tune from these weights (file or folder)")
+    p.add_argument("--init", metavar="WEIGHTS", help="fine-tune from these weights: a model name, folder, Hub repository id or weights file")
     p.add_argument("--resume", metavar="STATE", help="continue a run from OUT/training_state.pt (or OUT)")
     p.add_argument("--epochs", type=int, default=defaults.epochs, help="single-view epochs (default: %(default)s)")
     p.add_argument("--multiview-epochs", type=int, default=defaults.multiview_epochs, help="multi-view epochs (default: %(default)s)")
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:1, ... (default: %(default)s)")
     p.add_argument("--workers", type=int, default=defaults.num_workers, help="data-loader processes (default: %(default)s)")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--dtype", choices=("float32", "bfloat16"), default=defaults.dtype,
+                   help="precision of the forward pass: bfloat16 runs it under autocast, weights and optimizer "
+                        "stay float32; faster only on processors with bfloat16 instructions or a GPU (default: %(default)s)")
     return p
 
 
@@ -75,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
         multiview_batch_size=args.multiview_batch_size, lr=args.lr, milestones=tuple(args.milestones),
         gamma=args.gamma, augment=not args.no_augment, threshold=args.threshold, epoch_size=args.epoch_size, val_limit=args.val_limit,
         train_limit=args.train_limit, seed=args.seed, device=args.device, num_workers=args.workers,
-        threads=args.threads,
+        threads=args.threads, dtype=args.dtype,
     )
     folder = train(config, resume=args.resume, progress=not args.quiet)
     say(args, f"wrote {folder}")
