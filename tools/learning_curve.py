@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from pix2vox.datasets.taxonomy import SPLITS
+from pix2vox.train.loop import DTYPES
 
 logger = logging.getLogger("learning_curve")
 
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=2.5e-4)
     parser.add_argument("--val-limit", type=int, default=200)
     parser.add_argument("--threads", type=int)
-    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+    parser.add_argument("--dtype", choices=DTYPES, default="float32",
                         help="precision of the forward pass (bfloat16 pays only with bfloat16 instructions)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--categories", nargs="+", default=["chair", "table", "sofa", "bed", "cabinet", "lamp"],

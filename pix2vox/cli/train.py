@@ -30,7 +30,7 @@ example (the Pix2Vox++ schedule: 250 single-view epochs, then 100 multi-view epo
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pix2vox-train``."""
     from pix2vox.models import ARCHITECTURES
-    from pix2vox.train.loop import TrainConfig
+    from pix2vox.train.loop import DTYPES, TrainConfig
 
     defaults = TrainConfig(data="", out="")
     p = OneLineParser(prog=PROG, description="Train or fine-tune Pix2Vox / Pix2Vox++ on a ShapeNet-layout dataset.",
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:1, ... (default: %(default)s)")
     p.add_argument("--workers", type=int, default=defaults.num_workers, help="data-loader processes (default: %(default)s)")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
-    p.add_argument("--dtype", choices=("float32", "bfloat16"), default=defaults.dtype,
+    p.add_argument("--dtype", choices=DTYPES, default=defaults.dtype,
                    help="precision of the forward pass: bfloat16 runs it under autocast, weights and optimizer "
                         "stay float32; faster only on processors with bfloat16 instructions or a GPU (default: %(default)s)")
     return p

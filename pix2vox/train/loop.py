@@ -65,6 +65,8 @@ BEST_DIR = "best"
 STATE_NAME = "training_state.pt"
 HISTORY_NAME = "history.json"
 VAL_THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
+DTYPES = ("float32", "bfloat16")
+"""Precisions of the forward pass in training (:attr:`TrainConfig.dtype`)."""
 
 
 @dataclass
@@ -144,8 +146,8 @@ class TrainConfig:
             raise ValueError(f"multiview_train must be 'all' or 'fusion', got {self.multiview_train!r}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
-        if self.dtype not in ("float32", "bfloat16"):
-            raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         self.milestones = tuple(int(m) for m in self.milestones)
         self.betas = (float(self.betas[0]), float(self.betas[1]))
 
@@ -245,7 +247,7 @@ def _validate(model: Pix2Vox, data: TrainViews, batch_size: int, device: torch.d
     for views, volumes in DataLoader(data, batch_size=batch_size):
         fused, refined = _forward(model, views.to(device), dtype)
         final = refined if refined is not None else fused
-        scores.append(iou(final.float().cpu().numpy(), volumes.numpy(), VAL_THRESHOLDS))
+        scores.append(iou(final.cpu().numpy(), volumes.numpy(), VAL_THRESHOLDS))
     return np.concatenate(scores).mean(axis=0)
 
 
