@@ -58,10 +58,10 @@ half of :data:`PLAIN_TOLERANCE`; less even ones are left to GrabCut."""
 GRABCUT_SIDE = 128
 """GrabCut's first pass runs on the picture shrunk so that its longer side is this many pixels."""
 
-MAX_STARTS = 6
+MAX_STARTS = 5
 """At most this many of :func:`_starts` (the first distinct ones) are run, which bounds the time per picture."""
 
-REFINE_SIDE = 256
+REFINE_SIDE = 192
 """Its second pass, on the box around the object, at most this many pixels along the longer side."""
 
 _DARK = 0.25  # a background darker than this (every channel) gets a tighter tolerance
@@ -134,7 +134,8 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
     Two passes. First on the picture shrunk to :data:`GRABCUT_SIDE`, GrabCut runs from several
     starts (:func:`_starts`): a border strip is certain background and, as probable foreground, the
     pixels whose colour is least like the border's (a boundary-contrast saliency) at three levels,
-    within the box of all of them or of one of their three largest blobs. Each result is reduced to
+    within the box of all of them or of one of their three largest blobs (or, twice, every pixel of
+    such a box). Each result is reduced to
     its main region, and the one :data:`CHOICE_WEIGHTS` rates highest wins (features of its outline,
     interior, shape and of how well GrabCut's colour models tell it from the rest). Then GrabCut
     runs again on the box around it, at up to :data:`REFINE_SIDE` pixels, started from that mask,
@@ -175,9 +176,9 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
 
 
 CHOICE_WEIGHTS = {
-    "log_outline": -1.107, "log_interior": 0.51, "colour": -0.08184, "log_area": 0.7407, "solidity": 0.7977,
-    "centre": -1.083, "saliency_recall": 2.613, "saliency_precision": -1.064, "extent": -1.687,
-    "fit_inside": 1.02, "fit_outside": 0.2261, "agree_inside": 3.546, "agree_outside": 29.65,
+    "log_outline": -1.231, "log_interior": 0.4783, "colour": -0.09758, "log_area": 0.6689, "solidity": 0.6153,
+    "centre": 1.377, "saliency_recall": 2.06, "saliency_precision": -0.3361, "extent": -1.588,
+    "fit_inside": 1.068, "fit_outside": 0.3837, "agree_inside": 5.711, "agree_outside": 23.84,
 }
 """How :func:`grabcut_matte` rates a candidate mask: the score is the sum of each feature times its
 weight (see :func:`_features`; the largest score wins). Fitted by ``benchmarks/grabcut_weights.py``
@@ -193,6 +194,7 @@ def _candidates(small: np.ndarray, iterations: int) -> tuple[list[tuple[np.ndarr
     gradient = _gradient(small)
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
     bgr = np.ascontiguousarray(small[..., ::-1])
+    terms = _colour_terms(bgr)
     starts, salient = _starts(lab)
     results: list[tuple[np.ndarray, np.ndarray]] = []
     seen: list[np.ndarray] = []
@@ -205,13 +207,13 @@ def _candidates(small: np.ndarray, iterations: int) -> tuple[list[tuple[np.ndarr
         seen.append(probable)
         fore, background, foreground = _grabcut(bgr, start, iterations)
         fore = _main_region(fore)
-        features = _features(fore, gradient, lab, salient, bgr, background, foreground)
+        features = _features(fore, gradient, lab, salient, terms, background, foreground)
         if features is not None:
             results.append((features, fore))
     return results, salient
 
 
-def _features(fore: np.ndarray, gradient: np.ndarray, lab: np.ndarray, salient: np.ndarray, bgr: np.ndarray,
+def _features(fore: np.ndarray, gradient: np.ndarray, lab: np.ndarray, salient: np.ndarray, terms: np.ndarray,
               background: np.ndarray, foreground: np.ndarray) -> np.ndarray | None:
     """The features of a candidate mask, in the order of :data:`CHOICE_WEIGHTS`; ``None`` for a mask
     too small to be an object, or one that covers the whole picture.
@@ -240,7 +242,7 @@ def _features(fore: np.ndarray, gradient: np.ndarray, lab: np.ndarray, salient: 
     contours, _ = cv2.findContours(fore.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     hull = max(1.0, cv2.contourArea(cv2.convexHull(np.concatenate(contours))))
     ys, xs = np.nonzero(fore)
-    ratio = np.clip(_log_likelihood(bgr, foreground) - _log_likelihood(bgr, background), -20, 20)
+    ratio = np.clip(_log_likelihood(terms, foreground) - _log_likelihood(terms, background), -20, 20)
     inside, outside = ratio[fore], ratio[~fore]
     return np.array([
         np.log(gradient[outline].mean() / mean_gradient + 1e-3),
@@ -269,20 +271,31 @@ def _grabcut(bgr: np.ndarray, start: np.ndarray, iterations: int) -> tuple[np.nd
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), background, foreground
 
 
-def _log_likelihood(bgr: np.ndarray, model: np.ndarray, components: int = 5) -> np.ndarray:
-    """Per-pixel log-likelihood of ``bgr`` (H, W, 3) under one of GrabCut's colour models (OpenCV's
-    layout: ``components`` weights, then the means, then the 3×3 covariances)."""
+def _colour_terms(bgr: np.ndarray) -> np.ndarray:
+    """``(H, W, 10)``: each pixel's colour ``x`` as the terms of a quadratic form in it (the six of
+    ``x xᵀ``, the three of ``x``, 1), so that :func:`_log_likelihood` is one matrix product."""
+    x = bgr.astype(np.float64)
+    b, g, r = x[..., 0], x[..., 1], x[..., 2]
+    return np.stack([b * b, g * g, r * r, 2 * b * g, 2 * b * r, 2 * g * r, b, g, r, np.ones_like(b)], axis=-1)
+
+
+def _log_likelihood(terms: np.ndarray, model: np.ndarray, components: int = 5) -> np.ndarray:
+    """Per-pixel log-likelihood of the colours (their :func:`_colour_terms`) under one of GrabCut's
+    colour models (OpenCV's layout: ``components`` weights, then the means, then the 3×3 covariances)."""
     k = components
     weights, means = model[0, :k], model[0, k:4 * k].reshape(k, 3)
     covariances = model[0, 4 * k:].reshape(k, 3, 3) + np.eye(3) * 1e-3
-    x = bgr.reshape(-1, 3).astype(np.float64)
-    per_component = np.full((len(x), k), -np.inf)
-    for i in np.flatnonzero(weights > 0):
-        d = x - means[i]
-        mahalanobis = ((d @ np.linalg.inv(covariances[i])) * d).sum(axis=1)
-        per_component[:, i] = np.log(weights[i]) - 0.5 * (mahalanobis + np.log(np.linalg.det(covariances[i])))
-    top = per_component.max(axis=1, keepdims=True)
-    return (top + np.log(np.exp(per_component - top).sum(axis=1, keepdims=True)))[:, 0].reshape(bgr.shape[:2])
+    used = np.flatnonzero(weights > 0)
+    coefficients = np.empty((10, len(used)))
+    for column, i in enumerate(used):
+        # log(w) - (log det C + (x - m)ᵀ C⁻¹ (x - m)) / 2, expanded into the terms of x
+        a, m = np.linalg.inv(covariances[i]), means[i]
+        coefficients[:, column] = -0.5 * np.array([
+            a[0, 0], a[1, 1], a[2, 2], a[0, 1], a[0, 2], a[1, 2], *(-2 * a @ m),
+            m @ a @ m + np.log(np.linalg.det(covariances[i])) - 2 * np.log(weights[i])])
+    per_component = terms @ coefficients
+    top = per_component.max(axis=-1, keepdims=True)
+    return (top + np.log(np.exp(per_component - top).sum(axis=-1, keepdims=True)))[..., 0]
 
 
 def _refine(picture: np.ndarray, fore: np.ndarray, iterations: int = 2) -> np.ndarray:
@@ -327,7 +340,8 @@ def _starts(lab: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     A pixel's saliency is its Lab distance to the nearest of a few clusters of the border strip's
     colours; the middle level is Otsu's threshold of it (at least 12), the others 0.6 and 1.5 times
     that. For each level: the salient pixels in the box of most of them, and in the box of each of
-    their three largest blobs.
+    their three largest blobs; at the middle level also every pixel of the first two of those boxes
+    (GrabCut's classic rectangle), for objects whose parts are partly as dull as the background.
     """
     import cv2
 
@@ -348,7 +362,7 @@ def _starts(lab: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         ys, xs = np.nonzero(salient)
         if not len(ys):
             continue
-        starts.append(_start(salient, (*np.percentile(ys, (2, 98)).astype(int), *np.percentile(xs, (2, 98)).astype(int)), strip))
+        boxes = [(*np.percentile(ys, (2, 98)).astype(int), *np.percentile(xs, (2, 98)).astype(int))]
         labels, count = ndimage.label(salient)
         if count > 1:
             sizes = np.bincount(labels.ravel())[1:]
@@ -356,7 +370,11 @@ def _starts(lab: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
                 if sizes[index] < 20:
                     break
                 ys, xs = np.nonzero(labels == index + 1)
-                starts.append(_start(salient, (ys.min(), ys.max(), xs.min(), xs.max()), strip))
+                boxes.append((ys.min(), ys.max(), xs.min(), xs.max()))
+        starts.append(_start(salient, boxes[0], strip))
+        if level == middle:  # the whole box, not only its salient pixels: parts of the object as dull as the background
+            starts.extend(_start(np.ones_like(salient), box, strip) for box in boxes[:2])
+        starts.extend(_start(salient, box, strip) for box in boxes[1:])
     return starts, distance > middle
 
 

@@ -289,3 +289,39 @@ def test_segmenter_mistakes_name_the_view() -> None:
 
     with pytest.raises(ImageError, match="the segmenter failed \\(RuntimeError: out of memory\\)"):
         preprocess(picture, CONFIG, "auto", segmenter=broken)
+
+
+def test_colour_model_log_likelihood_is_that_of_the_gaussian_mixture() -> None:
+    """The features read GrabCut's colour models as Gaussian mixtures: checked against scipy's densities."""
+    from scipy.stats import multivariate_normal
+
+    from pix2vox.foreground import _colour_terms, _log_likelihood
+
+    rng = np.random.default_rng(3)
+    weights = np.array([0.5, 0.3, 0.2, 0.0, 0.0])  # two unused components, as OpenCV leaves them
+    means = rng.uniform(0, 255, (5, 3))
+    covariances = np.stack([a @ a.T + 20 * np.eye(3) for a in rng.normal(0, 8, (5, 3, 3))])
+    model = np.concatenate([weights, means.ravel(), covariances.ravel()])[None]
+    bgr = rng.integers(0, 256, (6, 7, 3)).astype(np.uint8)
+    regularised = covariances + np.eye(3) * 1e-3
+    expected = np.log(sum(w * multivariate_normal(m, c).pdf(bgr.reshape(-1, 3).astype(float))
+                          for w, m, c in zip(weights[:3], means, regularised))).reshape(6, 7)
+    # scipy's density carries the (2π)^(-3/2) factor, which the ratio of two models cancels
+    np.testing.assert_allclose(_log_likelihood(_colour_terms(bgr), model), expected + 1.5 * np.log(2 * np.pi), rtol=1e-9)
+
+
+def test_rectangle_starts_take_every_pixel_of_a_box() -> None:
+    """Besides the salient pixels, two starts take a whole box as probable foreground (GrabCut's rectangle)."""
+    cv2 = pytest.importorskip("cv2")
+    from pix2vox.foreground import _starts
+
+    picture, _ = _composite(14, scale=1.0, name="chair/00.png")
+    small = cv2.resize(picture, (128, 96), interpolation=cv2.INTER_AREA)
+    starts, _ = _starts(cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32))
+    filled = []
+    for start in starts:
+        ys, xs = np.nonzero(start == cv2.GC_PR_FGD)
+        if len(ys):
+            box = start[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+            filled.append(bool((box == cv2.GC_PR_FGD).all()))
+    assert 1 <= sum(filled) <= 2 < len(filled), filled
