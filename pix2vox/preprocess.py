@@ -39,11 +39,10 @@ from .foreground import Foreground, MaskSource, Segmenter, find_foreground, grab
 
 logger = logging.getLogger(__name__)
 
-MAX_PIXELS: int | None = 40_000_000
-"""Largest image (width × height) read from a file, checked from its header before decoding; ``None``: no limit.
-
-Set ``pix2vox.preprocess.MAX_PIXELS`` to change it (``pix2vox-export --max-pixels``).
-"""
+MAX_PIXELS = 40_000_000
+"""The default limit on an image read from a file (width × height), checked from its header before
+decoding. Pass ``max_pixels=`` to :func:`load_image` or :func:`preprocess`, or set
+``Reconstructor.max_pixels`` (``None``: no limit; ``pix2vox-export --max-pixels``)."""
 
 DECODE_SIDE = 1024
 """Files are shrunk while decoding by whole factors, keeping the longer side at least this long:
@@ -108,17 +107,17 @@ def _array_to_float(array: np.ndarray, name: str) -> np.ndarray:
     raise ImageError(f"{name}: unsupported array dtype {array.dtype} (use uint8, uint16 or float in [0, 1])")
 
 
-def _open_file(source: Path | io.BytesIO, name: str, exif_transpose: bool) -> np.ndarray:
-    """Decode an image file (or its bytes), refusing it from its header when it has more than :data:`MAX_PIXELS`."""
+def _open_file(source: Path | io.BytesIO, name: str, exif_transpose: bool, max_pixels: int | None) -> np.ndarray:
+    """Decode an image file (or its bytes), refusing it from its header when it has more than ``max_pixels``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
             with Image.open(source) as image:
                 width, height = image.size
-                if MAX_PIXELS is not None and width * height > MAX_PIXELS:
+                if max_pixels is not None and width * height > max_pixels:
                     raise ImageError(
-                        f"{name}: {width}×{height} pixels is more than the limit of {MAX_PIXELS:,} "
-                        "(pix2vox.preprocess.MAX_PIXELS, pix2vox-export --max-pixels); shrink the image"
+                        f"{name}: {width}×{height} pixels is more than the limit of {max_pixels:,} "
+                        "(max_pixels=, pix2vox-export --max-pixels); shrink the image"
                     )
                 if getattr(image, "n_frames", 1) > 1:
                     logger.warning("%s: has %d frames; only the first is used as a view", name, image.n_frames)
@@ -153,10 +152,10 @@ def _decode_reduced(image: Image.Image) -> Image.Image:
     return image
 
 
-def load_image(view: View, *, exif_transpose: bool = True) -> np.ndarray:
+def load_image(view: View, *, exif_transpose: bool = True, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """Read one view as a float image.
 
-    Files with more than :data:`MAX_PIXELS` pixels are refused from their header; large files
+    Files with more than ``max_pixels`` pixels are refused from their header; large files
     are shrunk while decoding (see :data:`DECODE_SIDE`). Of a file with several frames (an
     animated GIF, a multi-page TIFF) the first is used, with a logged warning naming the file.
 
@@ -165,6 +164,7 @@ def load_image(view: View, *, exif_transpose: bool = True) -> np.ndarray:
             tensor (CHW, RGB(A)).
             Float arrays and tensors must lie in [0, 1] (divide 0–255 data by 255, or pass uint8).
         exif_transpose: apply the EXIF orientation of files and PIL images.
+        max_pixels: largest file (width × height) decoded; ``None``: no limit.
 
     Returns:
         ``(H, W, C)`` float32 in [0, 1], C = 3 (RGB) or 4 (RGBA); greyscale is repeated to RGB.
@@ -178,9 +178,9 @@ def load_image(view: View, *, exif_transpose: bool = True) -> np.ndarray:
         path = Path(view)
         if not path.is_file():
             raise ImageError(f"{name}: no such file")
-        array = _open_file(path, name, exif_transpose)
+        array = _open_file(path, name, exif_transpose, max_pixels)
     elif isinstance(view, EncodedImage):
-        array = _open_file(io.BytesIO(view.data), name, exif_transpose)
+        array = _open_file(io.BytesIO(view.data), name, exif_transpose, max_pixels)
     elif isinstance(view, Image.Image):
         array = _pil_to_array(view, exif_transpose=exif_transpose)
     elif isinstance(view, torch.Tensor):
@@ -495,6 +495,7 @@ def preprocess(
     masks: MaskSource | Sequence[MaskSource | None] | None = None,
     segmenter: Segmenter | None = None,
     foregrounds: list[Foreground] | None = None,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> torch.Tensor:
     """Preprocess the views of one object.
 
@@ -512,6 +513,7 @@ def preprocess(
             nor on a plain background (instead of GrabCut).
         foregrounds: a list that receives each view's :class:`~pix2vox.foreground.Foreground`
             (``auto`` mode), to see which path each view took.
+        max_pixels: largest image file (width × height) decoded; ``None``: no limit.
 
     Returns:
         ``(V, 3, image_size, image_size)`` float32, exactly what the network sees.
@@ -532,7 +534,7 @@ def preprocess(
     tensors = []
     for view, mask in zip(views, view_masks):
         name = _name(view)
-        image = load_image(view, exif_transpose=exif)
+        image = load_image(view, exif_transpose=exif, max_pixels=max_pixels)
         if mode == "official":
             if mask is not None:
                 image = np.concatenate([image[..., :3], load_mask(mask, image.shape[:2], name)[..., None]], 2)

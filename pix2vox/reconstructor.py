@@ -21,7 +21,7 @@ from .layout import FORMAT_VERSION, make_config, write_folder
 from .loader import HubOptions, is_repo_id, load_checkpoint
 from .models import Architecture, Pix2Vox
 from .foreground import MaskSource, Segmenter
-from .preprocess import MODES, Mode, View, is_single_view, preprocess
+from .preprocess import MAX_PIXELS, MODES, Mode, View, is_single_view, preprocess
 from .registry import ModelRecord, list_models
 from .result import Result
 
@@ -105,6 +105,8 @@ class Reconstructor:
             [0, 1] → ``(H, W)`` bool or float mask) for views that are neither cut-outs nor on a
             plain background, e.g. a segmentation network of your choice; ``None`` (default):
             OpenCV's GrabCut when ``pix2vox[photo]`` is installed (see :mod:`pix2vox.foreground`).
+        max_pixels: largest image file (width × height) decoded, checked from its header
+            (default :data:`pix2vox.preprocess.MAX_PIXELS`, 40 million; ``None``: no limit).
 
     Raises:
         UnknownModelError: ``model`` is not registered.
@@ -283,6 +285,7 @@ class Reconstructor:
         self.prefetch = self.device.type != "cpu"
         self.workers: int | None = None  # CPU: one single-threaded worker per PyTorch thread
         self.segmenter: Segmenter | None = None
+        self.max_pixels: int | None = MAX_PIXELS  # largest image file decoded (None: no limit)
         with torch.device("meta"):
             network = Pix2Vox(record.architecture)
         load_into(network, state, model_name=record.name, source=source)
@@ -325,7 +328,7 @@ class Reconstructor:
         if mask is not None and is_single_view(views) and not isinstance(mask, (list, tuple)):
             mask = [mask]
         return preprocess(views, self.preprocess_config, self.preprocess_mode, device=self.device, masks=mask,
-                          segmenter=self.segmenter, foregrounds=foregrounds)
+                          segmenter=self.segmenter, foregrounds=foregrounds, max_pixels=self.max_pixels)
 
     def predict(
         self,

@@ -62,4 +62,4 @@ class Result:
         from .exchange import save_volume
 
         level = self.threshold if threshold is None else threshold
-        return save_volume(path, self.probabilities, threshold=level, method=method, smooth=smooth)
+        return save_volume(path, self.probabilities, threshold=level, method=method, smooth=smooth).path

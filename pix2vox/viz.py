@@ -27,6 +27,7 @@ import numpy as np
 
 from .atomic import write_bytes_atomic
 from .geometry import check_threshold, check_volume
+from .raster import nearest_triangles
 from .result import Result
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ _AMBIENT = 0.35
 _EDGE_DARKENING = 0.55
 _SUPERSAMPLING = 2
 _HALF_WINDOW = 0.8  # the whole unit cube fits at any azimuth for elevations up to 30°
-_SAMPLES_PER_CHUNK = 1 << 22
 _ARRAY_THRESHOLD = 0.5
 
 
@@ -132,52 +132,6 @@ def _camera(elevation: float, azimuth: float) -> np.ndarray:
     return np.stack([right, np.cross(back, right), back])
 
 
-def _rasterise(screen: np.ndarray, depth: np.ndarray, size: int) -> np.ndarray:
-    """Depth-buffered coverage of triangles: for every pixel, the nearest triangle or -1.
-
-    Args:
-        screen: ``(T, 3, 2)`` vertex positions in pixels (column, row), pixel centres at +0.5.
-        depth: ``(T, 3)`` vertex depths, larger is nearer.
-        size: image side in pixels.
-
-    Returns:
-        ``(size, size)`` int64 triangle index per pixel (-1 for background).
-    """
-    lows = np.clip(np.floor(screen.min(axis=1) - 0.5), 0, size - 1).astype(np.int64)
-    highs = np.clip(np.ceil(screen.max(axis=1) - 0.5), 0, size - 1).astype(np.int64)
-    extent = int((highs - lows).max(initial=0)) + 1
-    chunk = max(1, _SAMPLES_PER_CHUNK // (extent * extent))
-    steps = np.arange(extent)
-    pixels, depths, owners = [], [], []
-    for start in range(0, len(screen), chunk):
-        part = slice(start, start + chunk)
-        (x0, y0), (x1, y1), (x2, y2) = (screen[part, k].T[:, :, None, None] for k in range(3))
-        cols = lows[part, 0, None, None] + steps[None, None, :]
-        rows = lows[part, 1, None, None] + steps[None, :, None]
-        px, py = cols + 0.5, rows + 0.5
-        area = (y1 - y2) * (x0 - x2) + (x2 - x1) * (y0 - y2)
-        safe = np.where(np.abs(area) > 1e-12, area, 1.0)
-        b0 = ((y1 - y2) * (px - x2) + (x2 - x1) * (py - y2)) / safe
-        b1 = ((y2 - y0) * (px - x2) + (x0 - x2) * (py - y2)) / safe
-        b2 = 1.0 - b0 - b1
-        inside = (b0 >= -1e-9) & (b1 >= -1e-9) & (b2 >= -1e-9) & (np.abs(area) > 1e-12)
-        inside &= (cols <= highs[part, 0, None, None]) & (rows <= highs[part, 1, None, None])
-        d = depth[part]
-        z = b0 * d[:, 0, None, None] + b1 * d[:, 1, None, None] + b2 * d[:, 2, None, None]
-        t, r, c = np.nonzero(inside)
-        pixels.append((rows[t, r, 0] * size + cols[t, 0, c]))
-        depths.append(z[t, r, c])
-        owners.append(t + start)
-    owner = np.full(size * size, -1, dtype=np.int64)
-    if pixels:
-        pixel, z, triangle = np.concatenate(pixels), np.concatenate(depths), np.concatenate(owners)
-        order = np.lexsort((z, pixel))  # by pixel, nearest last
-        pixel, triangle = pixel[order], triangle[order]
-        last = np.r_[pixel[1:] != pixel[:-1], True]
-        owner[pixel[last]] = triangle[last]
-    return owner.reshape(size, size)
-
-
 def render_surface(
     polygons: np.ndarray,
     normals: np.ndarray,
@@ -217,7 +171,10 @@ def render_surface(
     size = pixels * _SUPERSAMPLING
     local = (triangles - 0.5) @ camera.T
     screen = np.stack([(local[..., 0] / _HALF_WINDOW + 1) / 2 * size, (1 - local[..., 1] / _HALF_WINDOW) / 2 * size], -1)
-    owner = _rasterise(screen, local[..., 2], size)
+    pixel, triangle, _ = nearest_triangles(screen, local[..., 2], size)
+    owner = np.full(size * size, -1, dtype=np.int64)
+    owner[pixel] = triangle
+    owner = owner.reshape(size, size)
     light = camera[2] + 0.6 * camera[1] - 0.4 * camera[0]
     light /= np.linalg.norm(light)
     shade = _AMBIENT + (1 - _AMBIENT) * np.clip(normals @ light, 0, 1)

@@ -81,7 +81,7 @@ def test_leftover_of_a_killed_run_is_named_clearly_and_removed_by_the_next_write
 
 
 def test_nested_leftovers_of_a_killed_writer_are_removed_too(tmp_path: Path) -> None:
-    """A writer that stages a file inside a staged one (write_volume inside StagedFiles) leaves two when killed."""
+    """A writer that stages a file inside a staged one (save_volume inside StagedFiles) leaves two when killed."""
     outer = f".chair.npz{TEMPORARY_MARK}999999999-7f240e8c.npz"
     inner = f".{outer}{TEMPORARY_MARK}999999999-cdff7a93.npz"
     alive = f".chair.npz{TEMPORARY_MARK}{os.getpid()}-00000000.npz"  # a running writer's: kept

@@ -62,14 +62,14 @@ def test_batch_failure_keeps_earlier_outputs_complete(
                         lambda self, objects, **kwargs: [Result(blob(), threshold=0.3) for _ in objects])
     import pix2vox.exchange
 
-    real = pix2vox.exchange.write_volume
+    real = pix2vox.exchange.save_volume
 
     def disk_full_at_b(path, *args, **kwargs):
         if Path(path).name.startswith(".b.obj"):
             raise OSError(28, "No space left on device", str(path))
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(pix2vox.exchange, "write_volume", disk_full_at_b)
+    monkeypatch.setattr(pix2vox.exchange, "save_volume", disk_full_at_b)
     code = main([str(folder), "-o", str(out), "--batch-size", "1", *network(weights)])
     assert code == 2 and "No space left on device" in capsys.readouterr().err
     assert trimesh.load(out / "a.obj").is_watertight  # replaced by a complete new file

@@ -40,7 +40,7 @@ def test_supported_formats() -> None:
 @pytest.mark.parametrize("suffix", MESH_SUFFIXES)
 @pytest.mark.parametrize("method", ["marching_cubes", "voxels"])
 def test_mesh_round_trip(tmp_path: Path, probabilities: np.ndarray, suffix: str, method: str) -> None:
-    path = save_volume(tmp_path / f"chair{suffix}", probabilities, threshold=0.5, method=method)
+    path = save_volume(tmp_path / f"chair{suffix}", probabilities, threshold=0.5, method=method).path
     assert path == tmp_path / f"chair{suffix}"
     mesh = trimesh.load(path, force="mesh")
     assert mesh.is_watertight
@@ -56,18 +56,18 @@ def test_voxel_mesh_with_edge_contacts_survives_vertex_merging(tmp_path: Path, s
     checker = (np.indices((6, 6, 6)).sum(axis=0) % 2 == 0).astype(np.float32)
     volume = np.zeros((32, 32, 32), np.float32)
     volume[10:16, 10:16, 10:16] = checker
-    mesh = trimesh.load(save_volume(tmp_path / f"c{suffix}", volume, threshold=0.5, method="voxels"), force="mesh")
+    mesh = trimesh.load(save_volume(tmp_path / f"c{suffix}", volume, threshold=0.5, method="voxels").path, force="mesh")
     assert mesh.is_watertight  # trimesh.load merges coincident vertices by default
     assert mesh.volume == pytest.approx(checker.sum() / 32**3, rel=1e-3)
 
 
 def test_smooth_mesh(tmp_path: Path, probabilities: np.ndarray) -> None:
-    path = save_volume(tmp_path / "chair.ply", probabilities, threshold=0.5, smooth=True)
+    path = save_volume(tmp_path / "chair.ply", probabilities, threshold=0.5, smooth=True).path
     assert trimesh.load(path).is_watertight
 
 
 def test_binvox_round_trip(tmp_path: Path, probabilities: np.ndarray) -> None:
-    path = save_volume(tmp_path / "chair.binvox", probabilities, threshold=0.3)
+    path = save_volume(tmp_path / "chair.binvox", probabilities, threshold=0.3).path
     grid = read_binvox(path)
     np.testing.assert_array_equal(grid.occupancy, probabilities >= 0.3)
     assert (grid.translate, grid.scale) == ((0.0, 0.0, 0.0), 1.0)
@@ -78,7 +78,7 @@ def test_binvox_round_trip(tmp_path: Path, probabilities: np.ndarray) -> None:
 
 
 def test_npy_round_trip(tmp_path: Path, probabilities: np.ndarray) -> None:
-    path = save_volume(tmp_path / "chair.npy", probabilities.astype(np.float64), threshold=0.3)
+    path = save_volume(tmp_path / "chair.npy", probabilities.astype(np.float64), threshold=0.3).path
     stored = np.load(path)
     assert stored.dtype == np.float32
     np.testing.assert_array_equal(stored, probabilities)
@@ -86,7 +86,7 @@ def test_npy_round_trip(tmp_path: Path, probabilities: np.ndarray) -> None:
 
 
 def test_npz_round_trip(tmp_path: Path, probabilities: np.ndarray) -> None:
-    path = save_volume(tmp_path / "chair.npz", probabilities, threshold=0.3)
+    path = save_volume(tmp_path / "chair.npz", probabilities, threshold=0.3).path
     with np.load(path) as archive:
         assert sorted(archive.files) == ["occupancy", "probabilities", "threshold"]
         np.testing.assert_array_equal(archive["probabilities"], probabilities)
@@ -105,7 +105,7 @@ def test_npz_with_occupancy_only(tmp_path: Path) -> None:
 
 
 def test_format_override(tmp_path: Path, probabilities: np.ndarray) -> None:
-    path = save_volume(tmp_path / "chair.mesh", probabilities, threshold=0.5, file_format="stl")
+    path = save_volume(tmp_path / "chair.mesh", probabilities, threshold=0.5, file_format="stl").path
     assert trimesh.load(path, file_type="stl").is_watertight
 
 
@@ -117,7 +117,7 @@ def test_unknown_suffix_lists_the_formats(tmp_path: Path, probabilities: np.ndar
 
 
 def test_upper_case_suffix(tmp_path: Path, probabilities: np.ndarray) -> None:
-    path = save_volume(tmp_path / "CHAIR.OBJ", probabilities, threshold=0.5)
+    path = save_volume(tmp_path / "CHAIR.OBJ", probabilities, threshold=0.5).path
     assert trimesh.load(path, file_type="obj").is_watertight
 
 
@@ -132,12 +132,12 @@ def test_empty_prediction_refuses_meshes(tmp_path: Path, suffix: str) -> None:
 @pytest.mark.parametrize("suffix", [".binvox", ".npy", ".npz"])
 def test_empty_prediction_is_fine_for_grids(tmp_path: Path, suffix: str) -> None:
     volume = np.full((32, 32, 32), 0.2, dtype=np.float32)
-    path = save_volume(tmp_path / f"empty{suffix}", volume, threshold=0.3)
+    path = save_volume(tmp_path / f"empty{suffix}", volume, threshold=0.3).path
     assert load_volume(path).max() < 0.3
 
 
 def test_full_grid_mesh(tmp_path: Path) -> None:
-    path = save_volume(tmp_path / "box.off", np.ones((32, 32, 32), np.float32), threshold=0.3)
+    path = save_volume(tmp_path / "box.off", np.ones((32, 32, 32), np.float32), threshold=0.3).path
     mesh = trimesh.load(path)
     assert mesh.is_watertight and mesh.volume > 0.99
 

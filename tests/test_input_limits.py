@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from pix2vox import ImageError, Pix2VoxError, PreprocessConfig, preprocess as preprocess_module
+from pix2vox import ImageError, Pix2VoxError, PreprocessConfig
 from pix2vox.cli.export import main
 from pix2vox.exchange.binvox import encode_binvox, read_binvox
 from pix2vox.preprocess import DECODE_SIDE, load_image, preprocess
@@ -42,14 +42,12 @@ def test_decompression_bomb_is_refused_from_the_header(tmp_path: Path, capsys: p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.png"]
 
 
-def test_pixel_limit_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pixel_limit_is_configurable(tmp_path: Path) -> None:
     path = tmp_path / "small.png"
     Image.new("RGB", (100, 50)).save(path)
-    monkeypatch.setattr(preprocess_module, "MAX_PIXELS", 4999)
     with pytest.raises(ImageError, match="100×50 pixels is more than the limit of 4,999"):
-        load_image(path)
-    monkeypatch.setattr(preprocess_module, "MAX_PIXELS", None)
-    assert load_image(path).shape == (50, 100, 3)
+        load_image(path, max_pixels=4999)
+    assert load_image(path, max_pixels=None).shape == (50, 100, 3)
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png"])

@@ -71,3 +71,13 @@ def test_a_small_curve_end_to_end_and_resumed(roots, tmp_path: Path, capsys) -> 
                                + args[9:]) == 0  # a second command adds its arm to the table
     rows = [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines()[2:5]]
     assert rows == ["| 0-finetune", "| 0-scratch", "| all-scratch"]
+
+
+def test_base_share_lists_the_base_dataset_enough_times() -> None:
+    """--base-share: the base keeps about its share of the training objects as the procedural ones grow."""
+    assert learning_curve.base_repeats(None, 605, 1870) == 1
+    assert learning_curve.base_repeats(0.5, 605, 0) == 1  # no procedural models: the base alone
+    assert learning_curve.base_repeats(0.5, 605, 1870) == 3  # 1815 of 3685: 49 %
+    assert learning_curve.base_repeats(0.5, 605, 300) == 1
+    assert learning_curve.base_repeats(0.75, 100, 1000) == 30
+    assert learning_curve.arm_name(None, "x", 3) == "all-finetune-base3x" and learning_curve.arm_name(0, None) == "0-scratch"

@@ -15,6 +15,8 @@ Every arm keeps its own folder under ``OUT/``: a finished arm (its ``figures.jso
 run again, and an interrupted one resumes its training (``training_state.pt``), so the command can
 be repeated across sessions; the table holds every finished arm in ``OUT``, so arms that are not a
 full grid (say scratch only at one size) are run by a second command with the same ``--out``.
+``--base-share`` keeps the base dataset's share of the training objects (it is listed several times,
+and the arm's name says how many: ``all-finetune-base3x``) instead of letting it fall as ``K`` grows.
 Train alone on the machine: other jobs slow training several times. Not part of the package; it
 uses ``pix2vox.train`` and ``pix2vox.heldout``.
 """
@@ -76,8 +78,17 @@ def procedural_subset(roots: list[Path], size: int | None, out: Path) -> Path:
     return out
 
 
-def arm_name(size: int | None, init: str | None) -> str:
-    return f"{'all' if size is None else size}-{'scratch' if init is None else 'finetune'}"
+def arm_name(size: int | None, init: str | None, repeats: int = 1) -> str:
+    name = f"{'all' if size is None else size}-{'scratch' if init is None else 'finetune'}"
+    return name if repeats == 1 else f"{name}-base{repeats}x"
+
+
+def base_repeats(share: float | None, base_objects: int, procedural_objects: int) -> int:
+    """How many times the base dataset is listed so that its objects are about ``share`` of the
+    training objects beside ``procedural_objects`` (``None``: once, the share falls as they grow)."""
+    if share is None or procedural_objects == 0:
+        return 1
+    return max(1, round(share / (1 - share) * procedural_objects / base_objects))
 
 
 def run_arm(args: argparse.Namespace, size: int | None, init: str | None) -> dict:
@@ -86,16 +97,20 @@ def run_arm(args: argparse.Namespace, size: int | None, init: str | None) -> dic
     from pix2vox.heldout import heldout_results, save_json
     from pix2vox.train.loop import STATE_NAME, TrainConfig, split_samples, train
 
-    name = arm_name(size, init)
+    everything = procedural_subset(args.procedural, None, args.out / SUBSET_DIR / "all")
+    procedural = []
+    if size != 0:
+        procedural.append(str(procedural_subset(args.procedural, size, args.out / SUBSET_DIR / ("all" if size is None else str(size)))))
+    base_objects = len(split_samples(str(args.base), "train"))
+    procedural_objects = len(split_samples(procedural, "train")) if procedural else 0
+    repeats = base_repeats(args.base_share, base_objects, procedural_objects)
+    name = arm_name(size, init, repeats)
     folder = args.out / name
     result_file = folder / "figures.json"
     if result_file.is_file():
         logger.info("%s: done before", name)
         return json.loads(result_file.read_text())
-    everything = procedural_subset(args.procedural, None, args.out / SUBSET_DIR / "all")
-    data = [str(args.base)]
-    if size != 0:
-        data.append(str(procedural_subset(args.procedural, size, args.out / SUBSET_DIR / ("all" if size is None else str(size)))))
+    data = [str(args.base)] * repeats + procedural
     objects = len(split_samples(data, "train"))
     epoch_size = min(objects, args.epoch_size)
     epochs = math.ceil(args.samples / epoch_size)
@@ -107,7 +122,7 @@ def run_arm(args: argparse.Namespace, size: int | None, init: str | None) -> dic
     state = folder / STATE_NAME
     logger.info("%s: %d training objects, %d epochs of %d", name, objects, epochs, epoch_size)
     trained = train(config, resume=state if state.is_file() else None, progress=not args.quiet)
-    figures = {"arm": name, "procedural_train": objects - len(split_samples(str(args.base), "train")),
+    figures = {"arm": name, "procedural_train": procedural_objects, "base_repeats": repeats,
                "init": init, "samples": epochs * epoch_size}
     official = Reconstructor.from_pretrained(trained, device="cpu", preprocess="official")
     auto = Reconstructor.from_pretrained(trained, device="cpu", preprocess="auto")
@@ -151,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init", nargs="+", default=["pix2voxpp-f-furniture"],
                         help="weights to fine-tune from, or 'scratch' (default: pix2voxpp-f-furniture)")
     parser.add_argument("--samples", type=int, default=40_000, help="training samples per arm (default: 40000)")
+    parser.add_argument("--base-share", type=float, metavar="S",
+                        help="list the base dataset several times, so that its objects are about this share "
+                             "(0-1) of each arm's training objects (default: once)")
     parser.add_argument("--epoch-size", type=int, default=2000, help="objects per epoch (default: 2000)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2.5e-4)
@@ -164,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
+    if args.base_share is not None and not 0 < args.base_share < 1:
+        parser.error(f"--base-share must be between 0 and 1, got {args.base_share}")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s")
     for init in args.init:
         for size in args.sizes:
@@ -179,7 +199,7 @@ def finished_arms(out: Path) -> list[dict]:
     """The figures of every finished arm under ``out`` (also those of earlier commands): fine-tuned
     arms first, each group by its number of procedural models."""
     arms = [json.loads(path.read_text()) for path in out.glob("*/figures.json")]
-    return sorted(arms, key=lambda arm: (arm["init"] is None, arm["procedural_train"]))
+    return sorted(arms, key=lambda arm: (arm["init"] is None, arm["procedural_train"], arm["samples"], arm.get("base_repeats", 1)))
 
 
 if __name__ == "__main__":

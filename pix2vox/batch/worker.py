@@ -243,11 +243,11 @@ class ObjectReconstructor:
     def _write(self, object_id: str, probabilities: np.ndarray) -> Path:
         """Write an object's file; every writer of :mod:`pix2vox.exchange` is all or nothing, so a
         retried or resumed job never sees half a file."""
-        from pix2vox.exchange import write_volume
+        from pix2vox.exchange import save_volume
 
         target = self.outputs.target(object_id)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_volume(target, probabilities, threshold=self.threshold, method=self.outputs.method,
+        save_volume(target, probabilities, threshold=self.threshold, method=self.outputs.method,
                      file_format=self.outputs.file_format)
         return target
 

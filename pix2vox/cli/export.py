@@ -197,14 +197,14 @@ def _write(
 ) -> None:
     """Write one object's output (and its preview) all or nothing, then report each file."""
     from pix2vox.atomic import StagedFiles
-    from pix2vox.exchange import write_volume
+    from pix2vox.exchange import save_volume
 
     kind = target.suffix.lower().lstrip(".")
     with StagedFiles(make_folders=True) as files:
         temporary = files.stage(target)
         try:
-            saved = write_volume(temporary, probabilities, threshold=threshold, method=args.method,
-                                 smooth=args.smooth, file_format=kind)
+            saved = save_volume(temporary, probabilities, threshold=threshold, method=args.method,
+                                smooth=args.smooth, file_format=kind)
         except ValueError as error:  # name the user's file, not the temporary one
             raise UsageError(str(error).replace(str(temporary), str(target))) from None
         if preview is not None:
@@ -247,13 +247,13 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_images(views: list[Path], masks: list[Path | None] | None = None) -> None:
+def _check_images(args: argparse.Namespace, views: list[Path], masks: list[Path | None] | None = None) -> None:
     """Decode every image (and mask) once, so that a bad file is reported before any weights are loaded."""
     from pix2vox.foreground import load_mask
     from pix2vox.preprocess import load_image
 
     for view, mask in zip(views, masks or [None] * len(views)):
-        image = load_image(view)
+        image = load_image(view, max_pixels=args.max_pixels or None)
         if mask is not None:
             load_mask(mask, image.shape[:2], str(view))
 
@@ -263,7 +263,9 @@ def _reconstructor(args: argparse.Namespace) -> Reconstructor:
 
     if args.weights is not None and not Path(args.weights).exists():
         raise UsageError(f"{args.weights}: no such file or folder")
-    return Reconstructor(args.model, weights=args.weights, device=args.device, preprocess=args.preprocess)
+    reconstructor = Reconstructor(args.model, weights=args.weights, device=args.device, preprocess=args.preprocess)
+    reconstructor.max_pixels = args.max_pixels or None
+    return reconstructor
 
 
 def _single(args: argparse.Namespace) -> int:
@@ -278,7 +280,7 @@ def _single(args: argparse.Namespace) -> int:
     _check_writable(target)
     _check_preview(args, target)
     masks = _masks(args, views)
-    _check_images(views, masks)
+    _check_images(args, views, masks)
     reconstructor = _reconstructor(args)
     result = reconstructor.predict(views, mask=masks)
     threshold = result.threshold if args.threshold is None else args.threshold
@@ -323,7 +325,7 @@ def _batch(args: argparse.Namespace) -> int:
     for name, _ in objects:
         if (folder / f"{name}.{file_format}").is_dir():
             raise UsageError(f"{folder / f'{name}.{file_format}'}: is a folder, expected a file name")
-    _check_images([view for _, views in objects for view in views])
+    _check_images(args, [view for _, views in objects for view in views])
     reconstructor = _reconstructor(args)
     skipped: list[str] = []
     # Each object's file is complete when it appears; a later failure leaves it (and every file
@@ -351,16 +353,6 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.preview}: --preview writes a .png file")
     if args.max_pixels < 0 or args.max_binvox_dim < 0:
         raise UsageError("--max-pixels and --max-binvox-dim take 0 (no limit) or a positive number")
-    from pix2vox import preprocess
-
-    saved_limit, preprocess.MAX_PIXELS = preprocess.MAX_PIXELS, args.max_pixels or None
-    try:
-        return _dispatch(args)
-    finally:
-        preprocess.MAX_PIXELS = saved_limit
-
-
-def _dispatch(args: argparse.Namespace) -> int:
     inputs = [Path(p) for p in args.inputs]
     if len(inputs) == 1 and inputs[0].is_dir():
         return _batch(args)

@@ -37,7 +37,6 @@ __all__ = [
     "read_binvox",
     "save_volume",
     "write_binvox",
-    "write_volume",
 ]
 
 logger = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SavedVolume:
-    """What :func:`write_volume` wrote.
+    """What :func:`save_volume` wrote.
 
     Attributes:
         path: the file.
@@ -85,7 +84,7 @@ def save_volume(
     method: MeshMethod = "marching_cubes",
     smooth: bool = False,
     file_format: str | None = None,
-) -> Path:
+) -> SavedVolume:
     """Save a predicted volume in the format its file suffix names.
 
     Args:
@@ -100,7 +99,8 @@ def save_volume(
         file_format: One of :data:`SUPPORTED_FORMATS` to override the suffix.
 
     Returns:
-        ``path`` as a :class:`pathlib.Path`.
+        What was written: its ``path`` (a :class:`pathlib.Path`), the occupied voxels and, for
+        meshes, the vertex and face counts (:meth:`SavedVolume.describe` says it in words).
 
     Raises:
         VolumeError: (a ``ValueError``) Unknown format (the message lists the supported
@@ -108,22 +108,6 @@ def save_volume(
             (there is no surface to write).
         ValueError: A bad threshold.
         OSError: The file cannot be written. No partial file is left behind.
-    """
-    return write_volume(path, probabilities, threshold=threshold, method=method, smooth=smooth, file_format=file_format).path
-
-
-def write_volume(
-    path: str | os.PathLike[str],
-    probabilities: np.ndarray,
-    *,
-    threshold: float,
-    method: MeshMethod = "marching_cubes",
-    smooth: bool = False,
-    file_format: str | None = None,
-) -> SavedVolume:
-    """:func:`save_volume`, returning what was written (voxel, vertex and face counts).
-
-    Takes the same arguments and raises the same errors as :func:`save_volume`.
     """
     target = Path(path)
     kind = _format_of(target, file_format, SUPPORTED_FORMATS)

@@ -19,14 +19,13 @@ the seed and the model's path, so the same seed gives identical files.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import hashlib
 import json
 import logging
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from tqdm import tqdm
 
 from pix2vox.datasets.taxonomy import Taxonomy, random_splits, taxonomy_entry
 from pix2vox.exchange.binvox import encode_binvox
+from pix2vox.jobs import run_jobs
 from pix2vox.layout import write_files
 from pix2vox.meshes.categories import taxonomy_id
 from pix2vox.meshes.load import FRONTS, MESH_SUFFIXES, MeshError, TexturedMesh, load_mesh, turn_about_y
@@ -197,14 +197,6 @@ def _job(args: tuple) -> tuple[int, str | None]:
     return index, None
 
 
-def _run(jobs: list, workers: int) -> Iterator[tuple[int, str | None]]:
-    if workers <= 1:
-        yield from map(_job, jobs)
-        return
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(_job, jobs, chunksize=1)
-
-
 def _check_settings(root: Path, seed: int, config: MeshDatasetConfig) -> None:
     """Record the build's settings in ``root/build.json``, or check them against those recorded."""
     settings = {"seed": seed, "config": json.loads(json.dumps(dataclasses.asdict(config)))}
@@ -287,7 +279,7 @@ def build_dataset(
         logger.info("%s: %d of %d models already built with these settings; building the other %d",
                     root, len(models) - len(jobs), len(models), len(jobs))
     skipped: dict[int, str] = {}
-    bar = tqdm(_run(jobs, workers), total=len(jobs), disable=None if progress else True, unit="model")
+    bar = tqdm(run_jobs(_job, jobs, workers), total=len(jobs), disable=None if progress else True, unit="model")
     for index, message in bar:
         if message is not None:
             skipped[index] = message

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pix2vox.meshes.load import TexturedMesh
+from pix2vox.raster import nearest_triangles
 from pix2vox.synth.render import View, camera_frame
 
 __all__ = ["Lighting", "rasterize"]
@@ -47,20 +48,6 @@ def _sample_texture(texture: NDArray[np.float32], uv: NDArray[np.float32]) -> ND
     return texture[rows, cols]
 
 
-def _candidates(corners: NDArray[np.float64], size: int) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
-    """Face index, row and column of every sample inside each face's screen bounding box."""
-    low = np.ceil(corners.min(axis=1) - 0.5).astype(np.intp).clip(0, size)
-    high = (np.floor(corners.max(axis=1) - 0.5).astype(np.intp) + 1).clip(0, size)
-    width, height = (high - low).clip(min=0).T
-    count = width * height
-    face = np.repeat(np.arange(len(corners)), count)
-    start = np.cumsum(count) - count
-    local = np.arange(count.sum()) - np.repeat(start, count)
-    cols = low[face, 0] + local % np.maximum(width[face], 1)
-    rows = low[face, 1] + local // np.maximum(width[face], 1)
-    return face, rows, cols
-
-
 def _render_view(mesh: TexturedMesh, view: View, size: int, lighting: Lighting) -> NDArray[np.float32]:
     """``(size, size, 4)`` float32 RGBA, one sample per pixel."""
     center, axes = camera_frame(view)
@@ -69,28 +56,12 @@ def _render_view(mesh: TexturedMesh, view: View, size: int, lighting: Lighting) 
     focal = size / 2.0 / np.tan(np.radians(view.fov) / 2.0)
     screen = np.stack([size / 2.0 + focal * cam[..., 0] / cam[..., 2],
                        size / 2.0 - focal * cam[..., 1] / cam[..., 2]], axis=-1)
-    (x0, y0), (x1, y1), (x2, y2) = screen[:, 0].T, screen[:, 1].T, screen[:, 2].T
-    area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
-    faces = np.flatnonzero(visible & (np.abs(area) > 1e-12))
-    face, rows, cols = _candidates(screen[faces, :, :], size)
-    face = faces[face]
-    px, py = cols + 0.5, rows + 0.5
-    # Barycentric weights of corners 0, 1, 2 (screen space).
-    s = screen[face]
-    w1 = ((px - s[:, 0, 0]) * (s[:, 2, 1] - s[:, 0, 1]) - (s[:, 2, 0] - s[:, 0, 0]) * (py - s[:, 0, 1])) / area[face]
-    w2 = ((s[:, 1, 0] - s[:, 0, 0]) * (py - s[:, 0, 1]) - (px - s[:, 0, 0]) * (s[:, 1, 1] - s[:, 0, 1])) / area[face]
-    w0 = 1.0 - w1 - w2
-    eps = -1e-9
-    inside = (w0 >= eps) & (w1 >= eps) & (w2 >= eps)
-    face, rows, cols, w0, w1, w2 = face[inside], rows[inside], cols[inside], w0[inside], w1[inside], w2[inside]
-    inv_z = w0 / cam[face, 0, 2] + w1 / cam[face, 1, 2] + w2 / cam[face, 2, 2]
-    pixel = rows * size + cols
-    order = np.lexsort((-inv_z, pixel))  # per pixel, the nearest sample first
-    pixel, first = np.unique(pixel[order], return_index=True)
-    keep = order[first]
-    face, inv_z = face[keep], inv_z[keep]
-    weights = np.stack([w0[keep] / cam[face, 0, 2], w1[keep] / cam[face, 1, 2], w2[keep] / cam[face, 2, 2]], axis=1)
-    weights /= inv_z[:, None]
+    front = np.flatnonzero(visible)
+    pixel, face, corner_weights = nearest_triangles(screen[front], 1.0 / cam[front, :, 2], size)
+    face = front[face]
+    # Perspective-correct weights (for the texture coordinates): screen weights over distance, normalised.
+    weights = corner_weights / cam[face, :, 2]
+    weights /= weights.sum(axis=1, keepdims=True)
 
     material = mesh.material[face]
     color = mesh.colors[material].astype(np.float32)

@@ -22,14 +22,13 @@ whatever the number of workers.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import io
 import json
 import logging
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +39,7 @@ from tqdm import tqdm
 from pix2vox.datasets.taxonomy import Taxonomy, random_splits, taxonomy_entry
 from pix2vox.atomic import write_bytes_atomic
 from pix2vox.exchange.binvox import encode_binvox
+from pix2vox.jobs import run_jobs
 from pix2vox.synth.geometry import Part, voxelize
 from pix2vox.synth.render import View, project, render
 from pix2vox.synth.shapes import CATEGORIES, make_shape
@@ -248,14 +248,6 @@ def _taxonomies(
     return entries
 
 
-def _run(jobs: list, workers: int) -> Iterator[tuple[int, str, str]]:
-    if workers <= 1:
-        yield from map(_make_and_write, jobs)
-        return
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(_make_and_write, jobs, chunksize=4)
-
-
 def generate_dataset(
     root: str | os.PathLike[str],
     n_objects: int,
@@ -302,7 +294,7 @@ def generate_dataset(
     root.mkdir(parents=True, exist_ok=True)
     plan = plan_objects(n_objects, seed, names)
     jobs = [(root, index, category, model_id, seed, config) for index, category, model_id in plan]
-    for _ in tqdm(_run(jobs, workers), total=len(jobs), disable=None if progress else True, unit="obj"):
+    for _ in tqdm(run_jobs(_make_and_write, jobs, workers, chunksize=4), total=len(jobs), disable=None if progress else True, unit="obj"):
         pass
     path = root / TAXONOMY_FILE
     write_bytes_atomic(path, (json.dumps(_taxonomies(plan, seed, config), indent=2) + "\n").encode())
