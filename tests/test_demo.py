@@ -147,6 +147,7 @@ def server(demo):
         app.close()
 
 
+@pytest.mark.slow
 def test_page_is_served(server):
     with urllib.request.urlopen(server, timeout=30) as response:
         assert response.status == 200
@@ -154,6 +155,7 @@ def test_page_is_served(server):
     assert "pix2vox" in page
 
 
+@pytest.mark.slow
 def test_reconstruct_through_gradio_client(server, tmp_path, loader):
     from gradio_client import Client, handle_file
 

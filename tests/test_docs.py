@@ -22,6 +22,7 @@ def console_scripts() -> dict[str, str]:
     return dict((part.strip() for part in line.split("=", 1)) for line in lines)
 
 
+@pytest.mark.slow
 def test_strict_build(tmp_path: Path):
     missing = [name for name in DOCS_TOOLS if importlib.util.find_spec(name.split(".")[0]) is None]
     if missing:

@@ -95,6 +95,7 @@ def test_user_errors_one_line_no_output(bad, data, original_checkpoint, tmp_path
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_subprocess_error(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "pix2vox.cli.evaluate", "--model", MODEL, "--data", str(tmp_path)],

@@ -51,6 +51,7 @@ def test_median_objects_and_improved_share():
     assert "lamp" not in table.split("| category")[1]  # fewer than min_test models
 
 
+@pytest.mark.slow
 def test_cli_writes_report_and_pictures(data, original_checkpoint, tmp_path, capsys):
     weights = original_checkpoint("pix2voxpp-f")
     out = tmp_path / "out"

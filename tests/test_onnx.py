@@ -131,6 +131,7 @@ def test_files_that_are_not_ours_are_refused(tmp_path):
         OnnxReconstructor(tmp_path / "missing.onnx")
 
 
+@pytest.mark.slow
 def test_command_writes_and_verifies(original_checkpoint, tmp_path, capsys):
     out = tmp_path / "model.onnx"
     status = onnx_main(["-o", str(out), "--model", "pix2voxpp-f", "--weights", str(original_checkpoint("pix2voxpp-f")), "--verify"])

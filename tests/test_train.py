@@ -63,6 +63,7 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_tiny_training_run_writes_a_loadable_folder_and_resumes(tiny_dataset: Path, tmp_path: Path):
     config = TrainConfig(
         data=str(tiny_dataset), out=str(tmp_path / "run"), model="pix2voxpp-f", name="tiny", epochs=1,
