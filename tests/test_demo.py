@@ -123,6 +123,7 @@ def test_bad_uploads_get_the_package_message(demo, tmp_path, loader):
     assert loader.calls == calls
 
 
+@pytest.mark.slow
 def test_import_pix2vox_and_the_demo_imports_no_gradio():
     code = "import sys, pix2vox, pix2vox.demo, pix2vox.cli.demo\nassert 'gradio' not in sys.modules\n"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -119,6 +119,7 @@ def test_cluttered_photo_without_opencv_warns_which_extra_to_install(caplog) -> 
     assert 'room.jpg: no object found' in caplog.text and 'pix2vox[photo]' in caplog.text
 
 
+@pytest.mark.slow
 def test_inference_without_opencv_never_imports_it() -> None:
     code = (
         "import sys, numpy as np\n"

@@ -57,6 +57,7 @@ def test_models_import_nothing_above_them(path: Path) -> None:
     assert not above  # the networks use only each other and the torch-free configuration types
 
 
+@pytest.mark.slow
 def test_importing_the_networks_loads_neither_the_cpu_package_nor_io() -> None:
     code = (
         "import sys, pix2vox.models; "

@@ -251,6 +251,7 @@ def test_attribution_lists_every_cc_by_model(tmp_path):
     assert "https://creativecommons.org/licenses/by/3.0/us/" in text
 
 
+@pytest.mark.slow
 def test_inference_path_does_not_import_the_dataset_builder():
     import subprocess
     import sys

@@ -143,6 +143,7 @@ def test_command_writes_and_verifies(original_checkpoint, tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_import_pix2vox_imports_no_onnx():
     code = (
         "import sys, pix2vox, pix2vox.models, pix2vox.onnx, pix2vox.cli.onnx\n"

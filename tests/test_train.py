@@ -21,6 +21,7 @@ from pix2vox.train.loop import HISTORY_NAME, MODEL_DIR, STATE_NAME, split_sample
 from .conftest import make_rendering
 
 
+@pytest.mark.slow
 def test_import_pix2vox_does_not_import_training():
     code = "import sys, pix2vox, pix2vox.reconstructor; print(any(m.startswith('pix2vox.train') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
