@@ -4,7 +4,7 @@ A line holding only one of these comments is replaced when the site is built:
 
 * ``<!-- cli-help MODULE -->``: the ``--help`` text of the command whose parser
   ``MODULE.build_parser()`` makes, in a code block;
-* ``<!-- models-table -->``: the registered checkpoints, from :mod:`pix2vox.registry`;
+* ``<!-- models-table -->``: the registered checkpoints, from :mod:`pix2vox.loading.registry`;
 * ``<!-- iou-table -->``: the IoU the papers report for the authors' checkpoints, by number of views.
 """
 
@@ -44,16 +44,16 @@ def _cli_help(module_name: str) -> str:
 
 
 def _records():
-    from pix2vox.registry import get_record, list_models
+    from pix2vox.loading.registry import get_record, list_models
 
     return [get_record(name) for name in list_models()]
 
 
 def _network(architecture) -> str:
     """``"Pix2Vox++/F"`` etc.: the name of the published network with this architecture."""
-    from pix2vox.model_card import display_name
+    from pix2vox.loading.model_card import display_name
     from pix2vox.models import ARCHITECTURES
-    from pix2vox.registry import get_record
+    from pix2vox.loading.registry import get_record
 
     names = [name for name, known in ARCHITECTURES.items() if known == architecture]
     return display_name(get_record(names[0])) if names else "custom"

@@ -20,16 +20,16 @@ _LAZY = {
     "PreprocessConfig": ".preprocess",
     "Reconstructor": ".reconstructor",
     "Result": ".result",
-    "ModelRecord": ".registry",
-    "get_record": ".registry",
-    "list_models": ".registry",
-    "register": ".registry",
+    "ModelRecord": ".loading.registry",
+    "get_record": ".loading.registry",
+    "list_models": ".loading.registry",
+    "register": ".loading.registry",
 }
 
 if TYPE_CHECKING:
     from .preprocess import PreprocessConfig
     from .reconstructor import Reconstructor
-    from .registry import ModelRecord, get_record, list_models, register
+    from .loading.registry import ModelRecord, get_record, list_models, register
     from .result import Result
 
 __all__ = [

@@ -51,7 +51,7 @@ Loader = Callable[[str, str], "Reconstructor"]
 
 def default_model() -> str:
     """The model the demo starts with: the package's default, shipped with it (no download needed)."""
-    from .registry import DEFAULT_MODEL
+    from .loading.registry import DEFAULT_MODEL
 
     return DEFAULT_MODEL
 
@@ -287,7 +287,7 @@ def build_app(
         examples: folder of example objects (default: :data:`EXAMPLES` when present).
     """
     gr = _gradio()
-    from .registry import get_record, list_models
+    from .loading.registry import get_record, list_models
 
     demo = demo or Demo()
     names = list(models or [name for name in list_models() if (r := get_record(name)).local_dir or r.published or r.original_file])

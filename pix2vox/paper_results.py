@@ -4,7 +4,7 @@ Sources (see ``docs/architecture.md``, "Paper numbers"): Pix2Vox (arXiv 1901.111
 ShapeNet IoU per category, as quoted by third-party READMEs and matching an official Pix2Vox-A run
 at threshold 0.3 (hzxie/Pix2Vox issue 122); Pix2Vox++ (arXiv 2006.12250) F-score@1% by number of
 views, the row labelled "Pix2Vox++" (presumably Pix2Vox++/A) in the UMIFormer and LRGT READMEs.
-Overall IoU by number of views is each checkpoint's ``reported_iou`` in :mod:`pix2vox.registry`
+Overall IoU by number of views is each checkpoint's ``reported_iou`` in :mod:`pix2vox.loading.registry`
 (kept there, not repeated here). Not found, hence absent: per-category numbers for Pix2Vox++,
 anything for Pix2Vox++/F, Pix3D numbers.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pix2vox.registry import get_record, list_models
+from pix2vox.loading.registry import get_record, list_models
 
 __all__ = ["PAPER_THRESHOLD", "PaperNumbers", "SINGLE_VIEW_IOU", "TAXONOMY_NAMES", "paper_numbers"]
 

@@ -7,22 +7,22 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import load_into
+from .loading.checkpoint import load_into
 from .cpu import cached_copy, optimize
 from .cpu.workers import run_side_by_side, split_evenly
 from .errors import CheckpointError
-from .hub import PushReport, push_folder
-from .layout import FORMAT_VERSION, make_config, write_folder
-from .loader import HubOptions, is_repo_id, load_checkpoint
+from .loading.hub import PushReport, push_folder
+from .loading.layout import FORMAT_VERSION, make_config, write_folder
+from .loading.loader import HubOptions, is_repo_id, load_checkpoint
 from .models import Architecture, Pix2Vox
 from .foreground import MaskSource, Segmenter
 from .preprocess import MAX_PIXELS, MODES, Mode, View, is_single_view, preprocess
-from .registry import ModelRecord, list_models
+from .loading.registry import ModelRecord, list_models
 from .result import Result
 
 logger = logging.getLogger(__name__)
@@ -69,12 +69,12 @@ class Reconstructor:
 
     Args:
         model: registry name (see :func:`pix2vox.list_models`); default
-            ``"pix2voxpp-f-furniture"`` (:data:`pix2vox.registry.DEFAULT_MODEL`), shipped in the package.
+            ``"pix2voxpp-f-furniture"`` (:data:`pix2vox.loading.registry.DEFAULT_MODEL`), shipped in the package.
         weights: a local weights file, our ``.safetensors`` or one of the authors' ``.pth``
             files (e.g. ``Pix2Vox++-A-ShapeNet.pth``), or a folder in our layout; ``None``
             resolves the registered checkpoint: shipped with the package, from the Hub, or, for
             the authors' four models, fetched from the authors' server on first use and cached
-            in ``PIX2VOX_CACHE`` (see :mod:`pix2vox.authors`).
+            in ``PIX2VOX_CACHE`` (see :mod:`pix2vox.loading.authors`).
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda:1"``, …
         preprocess: ``"auto"`` for users' pictures, ``"official"`` to reproduce the authors'
             test-time transforms on ShapeNet-like renderings (see :mod:`pix2vox.preprocess`).
@@ -143,53 +143,32 @@ class Reconstructor:
         self._setup(found.record, found.state, found.source, device=resolved, mode=preprocess, dtype=dtype, compile=compile)
 
     @classmethod
-    def from_pretrained(
-        cls,
-        repo_id_or_path: str | os.PathLike,
-        *,
-        device: str | torch.device = "auto",
-        preprocess: Mode = "auto",
-        revision: str | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        local_files_only: bool = False,
-        token: str | bool | None = None,
-        force_download: bool = False,
-        dtype: torch.dtype = torch.float32,
-        compile: bool = False,
-    ) -> Reconstructor:
+    def from_pretrained(cls, repo_id_or_path: str | os.PathLike, **options: Any) -> Reconstructor:
         """Load a folder or Hub repository in our layout (``config.json`` + ``model.safetensors``).
 
         Args:
             repo_id_or_path: a local folder (e.g. written by :meth:`save_pretrained` or
                 ``pix2vox-convert``, or a snapshot folder of the Hub cache), or a Hub repository
                 id such as ``"org/name"`` (``"hf-hub:org/name"`` also works).
-            device: see :class:`Reconstructor`.
-            preprocess: see :class:`Reconstructor`.
-            revision: Hub revision (branch, tag or full commit hash). For a repository of the
-                registry the default is its pinned revision, and the SHA-256 is checked.
-            cache_dir: Hub cache folder (default: ``HF_HUB_CACHE``).
-            local_files_only: never download, as with ``HF_HUB_OFFLINE=1``.
-            token: Hub access token for a private or gated repository (default: ``HF_TOKEN``
-                or ``hf auth login``).
-            force_download: download again even when the files are cached.
-            dtype: see :class:`Reconstructor`.
-            compile: see :class:`Reconstructor`.
+            **options: the keyword arguments of :class:`Reconstructor` (``device``, ``preprocess``,
+                the Hub's ``revision``, ``cache_dir``, ``local_files_only``, ``token``,
+                ``force_download``, ``sha256``, ``dtype``, ``compile``) but ``weights``. For a
+                repository of the registry the default revision is its pinned one, whose
+                SHA-256 is checked.
 
         Raises:
             CheckpointError: a folder lacks a file, the config is not ours, or the weights do
                 not fit it or fail the checksum.
             DownloadError: a repository that is neither cached nor downloadable.
         """
+        if "weights" in options:
+            raise TypeError("from_pretrained() takes the weights' folder or repository as its argument, not weights=")
         text = os.fspath(repo_id_or_path)
         local = Path(text).exists()  # a folder, or a file that the loader refuses as one
         if not local and not is_repo_id(text):
             hint = f"; for the registered model use Reconstructor({text!r})" if text in list_models() else ""
             raise CheckpointError(f"{text}: no such folder (nor a Hub repository id like 'org/name'){hint}")
-        return cls(
-            Path(text) if local else text, device=device, preprocess=preprocess, revision=revision,
-            cache_dir=cache_dir, local_files_only=local_files_only, token=token, force_download=force_download,
-            dtype=dtype, compile=compile,
-        )
+        return cls(Path(text) if local else text, **options)
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Write this model as a folder in our layout, ready for the Hub or :meth:`from_pretrained`.
@@ -217,7 +196,7 @@ class Reconstructor:
         """Publish this model to a Hugging Face Hub repository, in the layout :meth:`from_pretrained` reads.
 
         Writes the folder of :meth:`save_pretrained` to a temporary directory and commits it with
-        ``huggingface_hub``'s ``create_repo`` and ``upload_folder`` (see :func:`pix2vox.hub.push_folder`).
+        ``huggingface_hub``'s ``create_repo`` and ``upload_folder`` (see :func:`pix2vox.loading.hub.push_folder`).
 
         Args:
             repo_id: ``"org/name"``; created when missing.

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoint import COMPONENTS
+from .loading.checkpoint import COMPONENTS
 from .models import ARCHITECTURES, Pix2Vox
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from pix2vox import CheckpointError, DownloadError, Reconstructor, get_record
-from pix2vox.authors import SOURCE_NAME, cache_root, cached_folder, original_url
+from pix2vox.loading.authors import SOURCE_NAME, cache_root, cached_folder, original_url
 from pix2vox.cli.download import main as download_main
-from pix2vox.hub import sha256_of
+from pix2vox.loading.hub import sha256_of
 
 from .conftest import same_weights
 
@@ -83,7 +83,7 @@ def test_first_use_downloads_converts_and_equals_the_file(server, pth: bytes, re
     assert server.downloads(FILE) == 1
 
     server.stop()  # later uses: the cache alone, never unpickling again
-    monkeypatch.setattr("pix2vox.checkpoint.read_original", lambda path: pytest.fail(f"unpickled {path}"))
+    monkeypatch.setattr("pix2vox.loading.checkpoint.read_original", lambda path: pytest.fail(f"unpickled {path}"))
     assert same_weights(Reconstructor(NAME, device="cpu"), reference)
     assert Reconstructor.from_pretrained(get_record(NAME).repo_id, device="cpu").record.name == NAME
 
@@ -106,7 +106,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_bad_answer_is_one_clear_line_and_nothing_is_kept(case: str, server, pth: bytes, original_checkpoint, monkeypatch) -> None:
-    monkeypatch.setattr("pix2vox.authors.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("pix2vox.loading.authors.time.sleep", lambda seconds: None)
     spoil, error, message = CASES[case]
     spoil(server, pth, original_checkpoint("pix2vox-f").read_bytes())
     with warnings.catch_warnings():
@@ -154,8 +154,8 @@ def test_a_server_that_ignores_range_restarts_cleanly(server, pth: bytes, refere
 FETCH = """
 import sys
 from pix2vox import get_record
-from pix2vox.authors import fetch_original
-from pix2vox.hub import sha256_of
+from pix2vox.loading.authors import fetch_original
+from pix2vox.loading.hub import sha256_of
 folder = fetch_original(get_record(sys.argv[1]))
 print(sha256_of(folder / "model.safetensors"))
 """
@@ -257,7 +257,7 @@ def test_a_published_hub_repository_comes_first_and_the_authors_server_when_it_c
 ) -> None:
     from huggingface_hub import constants as hf_constants
 
-    from pix2vox import registry
+    from pix2vox.loading import registry
 
     record = get_record(NAME).replace(name="hub-first", repo_id="me/hub-first", published=True)
     monkeypatch.setitem(registry._REGISTRY, record.name, record)

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from pix2vox import CheckpointError, Reconstructor
-from pix2vox.checkpoint import identify, read_checkpoint, read_original
+from pix2vox.loading.checkpoint import identify, read_checkpoint, read_original
 from pix2vox.testing import original_layout, random_model, save_random_original_checkpoint
 
 

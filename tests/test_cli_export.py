@@ -48,6 +48,8 @@ def work(tmp_path: Path) -> Path:
     (inputs / "notes.npy").write_text("this is not an array\n")
     (inputs / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     (inputs / "empty").mkdir()
+    (inputs / "views").mkdir()  # one object's views, not a folder of objects
+    Image.new("RGB", (8, 8), "white").save(inputs / "views" / "00.png")
     return tmp_path
 
 
@@ -135,7 +137,8 @@ ERRORS = [
     (["in/chair.npz", "in/chair.npy", "-o", "x.obj"], "in/chair.npz: convert one .binvox/.npy/.npz file"),
     (["in/notes.npy", "-o", "x.obj"], "in/notes.npy: not a readable NumPy file"),
     (["in/empty", "-o", "out"], "in/empty: no sub-folders with images"),
-    (["in/chair.npz"], "the following arguments are required: -o/--output"),
+    (["in/views", "-o", "out"], "in/views: holds images but no sub-folders; for the views of one object name the files (in/views/*.png)"),
+    (["in/chair.npz"], "the following arguments are required: -o/--out"),
 ]
 
 

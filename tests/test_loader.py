@@ -13,8 +13,8 @@ from pix2vox import CheckpointError, Reconstructor, UnknownModelError
 from pix2vox.cli.evaluate import main as eval_main
 from pix2vox.cli.export import main as export_main
 from pix2vox.cli.onnx import main as onnx_main
-from pix2vox.loader import HubOptions, load_checkpoint
-from pix2vox.registry import DEFAULT_MODEL
+from pix2vox.loading.loader import HubOptions, load_checkpoint
+from pix2vox.loading.registry import DEFAULT_MODEL
 
 from .conftest import same_weights
 
@@ -54,7 +54,7 @@ def test_an_authors_file_without_a_name_is_read_as_the_network_it_fits(original_
 
 
 def test_the_command_lines_and_the_registry_start_without_torch() -> None:
-    code = ("import sys, pix2vox.registry, pix2vox.config, pix2vox.cli.export, pix2vox.cli.batch, pix2vox.cli.evaluate\n"
+    code = ("import sys, pix2vox.loading.registry, pix2vox.config, pix2vox.cli.export, pix2vox.cli.batch, pix2vox.cli.evaluate\n"
             "print([m for m in ('torch', 'torchvision') if m in sys.modules])")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
     from pix2vox.cli.batch import build_parser as batch_parser

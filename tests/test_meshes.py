@@ -20,7 +20,7 @@ from pix2vox.meshes.load import MeshError, load_mesh
 from pix2vox.meshes.raster import rasterize
 from pix2vox.meshes.sweethome3d import category_of, import_catalogues
 from pix2vox.meshes.voxelize import voxelize_mesh, winding_numbers
-from pix2vox.synth.render import View, project
+from pix2vox.synth.render import Camera, project
 
 CONFIG = MeshDatasetConfig(views=3, size=48, supersample=1, splits=(0.0, 0.0, 1.0))
 
@@ -153,7 +153,7 @@ def test_chair_faces_plus_x_and_renderings_agree_with_voxels(built):
         az, el, _, dist, fov = map(float, line.split())
         alpha = np.asarray(Image.open(folder / name))[..., 3] > 0
         centres = (cells + 0.5) / 32 - 0.5
-        cols, rows = project(centres, View(az, el, dist, fov), 48).T.astype(int)
+        cols, rows = project(centres, Camera(az, el, dist, fov), 48).T.astype(int)
         covered = np.zeros_like(alpha)
         covered[rows.clip(0, 47), cols.clip(0, 47)] = True
         # Every object pixel lies within a pixel of a projected voxel centre.
@@ -166,7 +166,7 @@ def test_chair_faces_plus_x_and_renderings_agree_with_voxels(built):
 
 def test_texture_colours_reach_the_rendering(meshes):
     mesh = load_mesh(meshes / "chair" / "lchair" / "model.obj")
-    image = rasterize(mesh, View(0.0, 80.0, 2.5, 25.0), 64, supersample=1)  # from above: the seat
+    image = rasterize(mesh, Camera(0.0, 80.0, 2.5, 25.0), 64, supersample=1)  # from above: the seat
     rgb = image[image[..., 3] == 255][:, :3].astype(int)
     assert ((rgb[:, 0] > 2 * rgb[:, 2]) & (rgb[:, 0] > 60)).sum() > 50  # red texels
     assert ((rgb[:, 2] > 2 * rgb[:, 0]) & (rgb[:, 2] > 60)).sum() > 50  # blue texels

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pix2vox.checkpoint import expected_shapes
+from pix2vox.loading.checkpoint import expected_shapes
 from pix2vox.models import ARCHITECTURES, Pix2Vox
 from pix2vox.testing import random_model
 

@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from pix2vox.exchange.binvox import read_binvox
-from pix2vox.synth import CATEGORIES, SynthConfig, View, generate_object, make_shape, project, render, voxelize
-from pix2vox.synth.geometry import normalize
+from pix2vox.synth import CATEGORIES, SynthConfig, Camera, generate_object, make_shape, project, render, voxelize
+from pix2vox.synth.solids import normalize
 from pix2vox.synth.shapes import CONSTRUCTION_TO_CANONICAL, _Builder
 
 SEEDS = range(6)
@@ -103,14 +103,14 @@ def test_aeroplane_nose_at_high_x(seed: int):
 def test_rendered_chair_backrest_on_the_left_from_azimuth_zero():
     """From azimuth 0 the camera is on +z and +x points right: the backrest (low x) is on the left."""
     for seed in SEEDS:
-        image = render(make_shape("chair", np.random.default_rng(seed)), [View(0.0, 10.0, 3.0, 25.0)], size=96)[0]
+        image = render(make_shape("chair", np.random.default_rng(seed)), [Camera(0.0, 10.0, 3.0, 25.0)], size=96)[0]
         rows, cols = np.nonzero(image[..., 3])
         top = cols[rows <= np.quantile(rows, 0.15)]
         assert top.mean() < 48 - 4
 
 
 def agreement(
-    voxels: NDArray[np.bool_], view: View, image: NDArray[np.uint8]
+    voxels: NDArray[np.bool_], camera: Camera, image: NDArray[np.uint8]
 ) -> tuple[float, float, float]:
     """How voxel centres, projected with a rendering's camera, match its alpha mask.
 
@@ -122,11 +122,11 @@ def agreement(
     alpha = image[..., 3] > 0
     size = alpha.shape[0]
     centres = (np.argwhere(voxels) + 0.5) / voxels.shape[0] - 0.5
-    cols, rows = np.floor(project(centres, view, size)).astype(int).T
+    cols, rows = np.floor(project(centres, camera, size)).astype(int).T
     assert cols.min() >= 0 and rows.min() >= 0 and cols.max() < size and rows.max() < size
-    focal = size / 2 / np.tan(np.radians(view.fov) / 2)
+    focal = size / 2 / np.tan(np.radians(camera.fov) / 2)
     half_diagonal = 3**0.5 / 2 / voxels.shape[0]
-    radius = int(np.ceil(focal * half_diagonal / (view.distance - 3**0.5 / 2) + 1))
+    radius = int(np.ceil(focal * half_diagonal / (camera.distance - 3**0.5 / 2) + 1))
     offsets = np.arange(-radius, radius + 1) ** 2
     hit = np.zeros_like(alpha)
     hit[rows, cols] = True
@@ -153,16 +153,16 @@ def test_voxel_centres_projected_with_the_rendering_camera_cover_the_alpha_mask(
     """
     for seed in (1, 2):
         obj = generate_object(seed, category, "0" * 32, seed, SynthConfig(views=3))
-        for view, image in zip(obj.views, obj.images):
-            assert agrees(*agreement(obj.voxels, view, image))
+        for camera, image in zip(obj.cameras, obj.images):
+            assert agrees(*agreement(obj.voxels, camera, image))
 
 
 def test_projection_check_detects_a_quarter_turn():
     """The agreement test above fails for voxels left in the old pose (front +z)."""
     for category in ("chair", "car"):
         obj = generate_object(1, category, "0" * 32, 1, SynthConfig(views=3))
-        for view, image in zip(obj.views, obj.images):
-            assert not agrees(*agreement(turn_back(obj.voxels), view, image))
+        for camera, image in zip(obj.cameras, obj.images):
+            assert not agrees(*agreement(turn_back(obj.voxels), camera, image))
 
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

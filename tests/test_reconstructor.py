@@ -147,7 +147,7 @@ def test_registry() -> None:
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_registry_parameter_counts_match_the_networks(name: str) -> None:
-    from pix2vox.checkpoint import expected_shapes
+    from pix2vox.loading.checkpoint import expected_shapes
 
     record = get_record(name)
     shapes = expected_shapes(record.architecture)

@@ -45,7 +45,7 @@ def test_shipped_checkpoint_reconstructs_the_examples_offline(example: str, monk
 
 
 def test_default_model_is_the_shipped_checkpoint():
-    from pix2vox.registry import DEFAULT_MODEL
+    from pix2vox.loading.registry import DEFAULT_MODEL
 
     assert DEFAULT_MODEL == NAME
     assert Reconstructor(device="cpu").name == NAME

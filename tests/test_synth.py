@@ -11,7 +11,7 @@ from PIL import Image
 from scipy import ndimage
 
 from pix2vox.exchange.binvox import read_binvox
-from pix2vox.synth import CATEGORIES, Part, SynthConfig, View, generate_dataset, render, voxelize
+from pix2vox.synth import CATEGORIES, Part, SynthConfig, Camera, generate_dataset, render, voxelize
 from pix2vox.cli.synth import main
 from pix2vox.datasets.taxonomy import split_counts
 
@@ -57,7 +57,7 @@ def test_box_render_matches_pinhole_arithmetic():
     # Cube of side 1 seen head-on from distance 3: the front face (depth 2.5) spans
     # 68.5 +- 68.5 / tan(12.5 deg) * 0.5 / 2.5 = 68.5 +- 61.79 px; pixel centres j + 0.5 inside
     # that range are j = 7..129, i.e. a 123 x 123 square.
-    image = render([box((0, 0, 0), (0.5, 0.5, 0.5))], [View(0.0, 0.0, 3.0, 25.0)])[0]
+    image = render([box((0, 0, 0), (0.5, 0.5, 0.5))], [Camera(0.0, 0.0, 3.0, 25.0)])[0]
     alpha = image[..., 3] > 0
     rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
     assert (rows[0], rows[-1], cols[0], cols[-1]) == (7, 129, 7, 129)
@@ -70,7 +70,7 @@ def test_sphere_render_area():
     # A sphere of radius 0.5 at distance 3 subtends asin(1/6); its disc has radius
     # focal * tan(asin(1/6)) px.
     sphere = Part("ellipsoid", np.zeros(3), np.full(3, 0.5), np.eye(3), np.ones(3))
-    alpha = render([sphere], [View(40.0, 20.0, 3.0, 25.0)])[0][..., 3] > 0
+    alpha = render([sphere], [Camera(40.0, 20.0, 3.0, 25.0)])[0][..., 3] > 0
     radius = 68.5 / np.tan(np.radians(12.5)) * np.tan(np.arcsin(1 / 6))
     assert alpha.sum() == pytest.approx(np.pi * radius**2, rel=0.01)
 
@@ -88,7 +88,7 @@ def test_axes_y_up_in_voxels_and_images():
     part = box((0.3, 0.3, 0.0), (0.1, 0.1, 0.1))
     idx = np.argwhere(voxelize([part]))
     assert [(idx[:, k].min(), idx[:, k].max()) for k in range(3)] == [(22, 28), (22, 28), (12, 19)]
-    alpha = render([part], [View(0.0, 0.0, 3.0, 25.0)])[0][..., 3] > 0
+    alpha = render([part], [Camera(0.0, 0.0, 3.0, 25.0)])[0][..., 3] > 0
     rows, cols = np.nonzero(alpha)
     assert rows.max() < 68 and cols.min() > 69
 

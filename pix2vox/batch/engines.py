@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pix2vox.batch.inputs import ObjectViews, objects_table
 from pix2vox.batch.worker import FAILED, OK, ObjectReconstructor, Outputs, result_schema
-from pix2vox.registry import DEFAULT_MODEL
+from pix2vox.loading.registry import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -81,8 +81,8 @@ def reconstruct_dataset(
     """
     import ray.data
 
-    from pix2vox.hub import resolve_weights
-    from pix2vox.registry import get_record, list_models
+    from pix2vox.loading.hub import resolve_weights
+    from pix2vox.loading.registry import get_record, list_models
 
     spec = _outputs(outputs, output_format, threshold)
     if weights is None and model in list_models():  # fetched once here, not by every actor at once

@@ -68,7 +68,11 @@ def object_folders(folder: Path) -> list[ObjectViews]:
         views = sorted(p for p in sub.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         objects.append(ObjectViews(sub.name, tuple(str(view) for view in views)))
     if not objects:
-        raise UsageError(f"{folder}: no sub-folders with images (batch mode expects FOLDER/<object>/<view>.png)")
+        images = sorted(p.suffix.lower() for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if images:  # one object's views: name them as files
+            raise UsageError(f"{folder}: holds images but no sub-folders; for the views of one object name the files "
+                             f"({folder / ('*' + images[0])}); a folder means one sub-folder per object (FOLDER/<object>/<view>.png)")
+        raise UsageError(f"{folder}: no sub-folders with images (a folder means one sub-folder per object: FOLDER/<object>/<view>.png)")
     return objects
 
 

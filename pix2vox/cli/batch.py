@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, say, threshold
 from pix2vox.formats import SUPPORTED_FORMATS
-from pix2vox.registry import DEFAULT_MODEL
+from pix2vox.loading.registry import DEFAULT_MODEL
 
 __all__ = ["main"]
 

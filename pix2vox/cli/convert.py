@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from pix2vox.cli.runner import OneLineParser, UsageError, run_cli, say
-from pix2vox.convert import TOLERANCE, convert_original, write_cards
+from pix2vox.loading.convert import TOLERANCE, convert_original, write_cards
 from pix2vox.errors import Pix2VoxError
-from pix2vox.registry import find_repo, get_record, list_models
+from pix2vox.loading.registry import find_repo, get_record, list_models
 
 __all__ = ["main"]
 
@@ -21,8 +21,8 @@ PROG = "pix2vox-convert"
 
 EPILOG = f"""\
 examples:
-  {PROG} Pix2Vox++-A-ShapeNet.pth --model pix2voxpp-a --output weights/pix2voxpp-a
-  {PROG} Pix2Vox++-A-ShapeNet.pth --model pix2voxpp-a --output weights/pix2voxpp-a \
+  {PROG} Pix2Vox++-A-ShapeNet.pth --model pix2voxpp-a --out weights/pix2voxpp-a
+  {PROG} Pix2Vox++-A-ShapeNet.pth --model pix2voxpp-a --out weights/pix2voxpp-a \
       --push-to-hub pix2vox/pix2voxpp-a-shapenet      (a release: convert, check, upload)
   {PROG} --write-cards weights          (regenerate weights/*/config.json and README.md)
 
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("original", nargs="?", metavar="ORIGINAL.pth", help="the authors' checkpoint file")
     parser.add_argument("--model", choices=list_models(), metavar="NAME", help=f"registry name: {', '.join(list_models())}")
-    parser.add_argument("--output", "-o", metavar="DIR", help="folder to write (created if needed)")
+    parser.add_argument("-o", "--out", metavar="DIR", help="folder to write (created if needed)")
     parser.add_argument("--push-to-hub", metavar="REPO", help="after converting, commit the folder to this Hub repository ('org/name')")
     parser.add_argument("--revision", metavar="BRANCH", help="with --push-to-hub: branch to commit to (default main; created if missing)")
     parser.add_argument("--private", action="store_true", help="with --push-to-hub: create the repository private")
@@ -55,16 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     if args.write_cards:
-        if args.original or args.output or args.model or args.push_to_hub:
+        if args.original or args.out or args.model or args.push_to_hub:
             raise UsageError("--write-cards takes no other argument (see --help)")
         for folder in write_cards(args.write_cards):
             say(args, f"wrote {folder}")
         return 0
-    if not (args.original and args.model and args.output):
-        raise UsageError("ORIGINAL.pth, --model and --output are required (see --help)")
+    if not (args.original and args.model and args.out):
+        raise UsageError("ORIGINAL.pth, --model and --out are required (see --help)")
     if (args.revision or args.private) and not args.push_to_hub:
         raise UsageError("--revision and --private go with --push-to-hub")
-    report = convert_original(args.original, args.model, args.output)
+    report = convert_original(args.original, args.model, args.out)
     for file in report.files:
         say(args, f"wrote {file}")
     say(args, f"checked against {report.source}: largest output difference {report.max_abs_diff:.3g} (tolerance {TOLERANCE:g})")
@@ -73,14 +73,14 @@ def _run(args: argparse.Namespace) -> int:
         return _push(args, report.output)
     if report.upload_command:
         say(args, f"upload with:\n  {report.upload_command}")
-        say(args, "then pin the commit it prints and this sha256 in pix2vox/registry.py")
+        say(args, "then pin the commit it prints and this sha256 in pix2vox/loading/registry.py")
     return 0
 
 
 def _push(args: argparse.Namespace, folder: object) -> int:
     from huggingface_hub.errors import HfHubHTTPError
 
-    from pix2vox.hub import push_folder
+    from pix2vox.loading.hub import push_folder
 
     try:
         pushed = push_folder(folder, args.push_to_hub, private=args.private, revision=args.revision)
@@ -90,7 +90,7 @@ def _push(args: argparse.Namespace, folder: object) -> int:
     say(args, f"pushed to {pushed.repo_id}@{pushed.branch}: {pushed.commit_url}")
     say(args, f"revision (commit): {pushed.commit}")
     say(args, f"sha256: {pushed.sha256}")
-    say(args, f"pin in pix2vox/registry.py: {pushed.registry_change(record)}")
+    say(args, f"pin in pix2vox/loading/registry.py: {pushed.registry_change(record)}")
     return 0
 
 

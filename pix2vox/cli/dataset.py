@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("meshes", metavar="MESHES", help="folder of category folders of mesh files")
-    parser.add_argument("--out", required=True, metavar="ROOT", help="output folder")
+    parser.add_argument("-o", "--out", required=True, metavar="ROOT", help="output folder")
     parser.add_argument("--views", type=positive_int, default=24, help="renderings per model (default: 24)")
     parser.add_argument("--size", type=positive_int, default=137, help="image side in pixels (default: 137)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")

@@ -1,7 +1,7 @@
 """``pix2vox-download``: fetch registered checkpoints now, for offline machines and containers.
 
 Each model is resolved as ``Reconstructor(name)`` would resolve it (shipped in the package, the
-Hub, or the authors' server; see :mod:`pix2vox.authors`) and the folder holding its files is
+Hub, or the authors' server; see :mod:`pix2vox.loading.authors`) and the folder holding its files is
 printed. Mistakes (an unknown name, an unreachable server, an HTML page instead of the file)
 end with one line on stderr and exit status 2; nothing half-downloaded is kept.
 """
@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pix2vox.hub import resolve_weights
-    from pix2vox.registry import get_record, list_models
+    from pix2vox.loading.hub import resolve_weights
+    from pix2vox.loading.registry import get_record, list_models
 
     if args.all == bool(args.models):
         raise UsageError("name one or more MODELs, or --all (see --help)")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, threshold
 from pix2vox.metrics import DEFAULT_THRESHOLDS
-from pix2vox.registry import list_models
+from pix2vox.loading.registry import list_models
 
 if TYPE_CHECKING:
     from pix2vox.reconstructor import Reconstructor

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, say, threshold
 from pix2vox.batch.inputs import IMAGE_SUFFIXES
 from pix2vox.formats import SUPPORTED_FORMATS, VOLUME_FORMATS
-from pix2vox.registry import DEFAULT_MODEL
+from pix2vox.loading.registry import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="image files of one object; or one folder of per-object folders; "
         "or one .binvox/.npy/.npz file to convert",
     )
-    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (folder in batch mode)")
+    parser.add_argument("-o", "--out", required=True, metavar="OUT", help="output file (folder in batch mode)")
     parser.add_argument(
         "--format",
         choices=SUPPORTED_FORMATS,
@@ -222,7 +222,7 @@ def _check_preview(args: argparse.Namespace, target: Path) -> None:
         return
     _check_writable(args.preview)
     if args.preview.resolve() == target.resolve():
-        raise UsageError(f"{args.preview}: --preview and --output name the same file")
+        raise UsageError(f"{args.preview}: --preview and --out name the same file")
     try:  # drawing needs matplotlib: say so before the network runs
         import matplotlib  # noqa: F401
     except ImportError:
@@ -236,7 +236,7 @@ def _convert(args: argparse.Namespace) -> int:
     source = Path(args.inputs[0])
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
-    target = _output_path(Path(args.output), args.format)
+    target = _output_path(Path(args.out), args.format)
     _check_writable(target)
     _check_preview(args, target)
     volume = load_volume(source, max_binvox_dim=args.max_binvox_dim or None)
@@ -276,7 +276,7 @@ def _single(args: argparse.Namespace) -> int:
             raise UsageError(f"{view}: is a folder; pass a folder alone for batch mode, or the image files")
         if not view.is_file():
             raise UsageError(f"{view}: no such file")
-    target = _output_path(Path(args.output), args.format)
+    target = _output_path(Path(args.out), args.format)
     _check_writable(target)
     _check_preview(args, target)
     masks = _masks(args, views)
@@ -319,7 +319,7 @@ def _batch(args: argparse.Namespace) -> int:
     if args.mask is not None:
         raise UsageError("--mask gives the masks of one object's views; in batch mode pass RGBA cut-outs")
     objects = _object_folders(Path(args.inputs[0]))
-    folder = Path(args.output)
+    folder = Path(args.out)
     file_format = args.format or DEFAULT_BATCH_FORMAT
     _check_folder(folder)
     for name, _ in objects:

@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, help="registered model name, a pix2vox folder (config.json + model.safetensors) or a Hub repository id")
     parser.add_argument("--weights", help="weights file or folder for --model")
     parser.add_argument("--data", required=True, metavar="ROOT", help="ShapeNet-layout dataset with train and test splits")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--views", type=positive_int, nargs="+", default=[1, 3, 5], help="view counts (default: 1 3 5)")
     parser.add_argument("--min-test", type=positive_int, default=5, help="test models a category needs for its own row (default: 5)")
     parser.add_argument("--pictures", type=int, default=6, help="categories to picture (default: 6; 0: none)")

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="the .onnx file to write")
+    parser.add_argument("-o", "--out", required=True, metavar="OUT", help="the .onnx file to write")
     parser.add_argument("--model", help="registered model name, a pix2vox folder (config.json + model.safetensors) or a Hub repository id (default: the library's default model)")
     parser.add_argument("--weights", metavar="PATH", help="local checkpoint for --model (.safetensors, the authors' .pth, or a folder)")
     parser.add_argument("--opset", type=int, default=OPSET, help="ONNX opset version (default: %(default)s)")
@@ -61,7 +61,7 @@ def _load(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> int:
-    output = Path(args.output)
+    output = Path(args.out)
     if output.is_dir():
         raise UsageError(f"{output}: a folder; give the .onnx file to write")
     if not output.parent.is_dir():

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", required=True, metavar="ROOT", help="output folder")
+    parser.add_argument("-o", "--out", required=True, metavar="ROOT", help="output folder")
     parser.add_argument("--objects", required=True, type=positive_int, metavar="N",
                         help="number of objects (categories are assigned round-robin)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")

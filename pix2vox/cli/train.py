@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, nargs="+", metavar="ROOT",
                    help="dataset folder (ShapeNet.json, ShapeNetRendering/, ShapeNetVox32/); several are joined, each with its own split")
-    p.add_argument("--out", required=True, metavar="DIR", help="run folder")
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="run folder")
     p.add_argument("--model", default=defaults.model, choices=sorted(ARCHITECTURES), help="architecture (default: %(default)s)")
     p.add_argument("--name", help="name written into config.json (default: the architecture)")
     p.add_argument("--init", metavar="WEIGHTS", help="fine-tune from these weights: a model name, folder, Hub repository id or weights file")

@@ -35,12 +35,12 @@ from tqdm import tqdm
 from pix2vox.datasets.taxonomy import Taxonomy, random_splits, taxonomy_entry
 from pix2vox.exchange.binvox import encode_binvox
 from pix2vox.jobs import run_jobs
-from pix2vox.layout import write_files
+from pix2vox.loading.layout import write_files
 from pix2vox.meshes.categories import taxonomy_id
 from pix2vox.meshes.load import FRONTS, MESH_SUFFIXES, MeshError, TexturedMesh, load_mesh, turn_about_y
 from pix2vox.meshes.raster import Lighting, rasterize
 from pix2vox.meshes.voxelize import voxelize_mesh
-from pix2vox.synth.dataset import RENDERING_DIR, TAXONOMY_FILE, VOXEL_DIR, SynthConfig, rendering_files, sample_views
+from pix2vox.synth.dataset import RENDERING_DIR, TAXONOMY_FILE, VOXEL_DIR, SynthConfig, rendering_files, sample_cameras
 
 __all__ = ["FRONTS", "MeshDatasetConfig", "MeshModel", "build_dataset", "find_models"]
 
@@ -172,14 +172,14 @@ def build_model(root: Path, model: MeshModel, tax_id: str, seed: int, config: Me
     rng = _model_rng(seed, model.model_id)
     points = mesh.triangles.reshape(-1, 3)
     box_corners = np.array(np.meshgrid(*zip(points.min(axis=0), points.max(axis=0)), indexing="ij")).reshape(3, -1).T
-    views = sample_views(box_corners, rng, config)
+    cameras = sample_cameras(box_corners, rng, config)
     images = []
-    for view in views:
+    for camera in cameras:
         shown, lighting = mesh, Lighting()
         if config.randomize:
             shown, lighting = _random_tint(mesh, rng), _random_lighting(rng)
-        images.append(rasterize(shown, view, config.size, lighting=lighting, supersample=config.supersample))
-    files = {name: _writer(data) for name, data in rendering_files(images, views).items()}
+        images.append(rasterize(shown, camera, config.size, lighting=lighting, supersample=config.supersample))
+    files = {name: _writer(data) for name, data in rendering_files(images, cameras).items()}
     payload = encode_binvox(voxels, translate=(-0.5, -0.5, -0.5), scale=1.0)
     write_files(root / VOXEL_DIR / tax_id / model.model_id, {"model.binvox": _writer(payload)})
     write_files(root / RENDERING_DIR / tax_id / model.model_id / "rendering", files)

@@ -1,6 +1,6 @@
 """A numpy z-buffer rasteriser for :class:`~pix2vox.meshes.load.TexturedMesh`.
 
-Cameras are those of :mod:`pix2vox.synth.render` (same :class:`~pix2vox.synth.render.View`, same
+Cameras are those of :mod:`pix2vox.synth.render` (same :class:`~pix2vox.synth.render.Camera`, same
 pixel conventions), so the renderings of real meshes and of procedural objects describe their
 cameras alike in ``rendering_metadata.txt``.
 
@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from pix2vox.meshes.load import TexturedMesh
 from pix2vox.raster import nearest_triangles
-from pix2vox.synth.render import View, camera_frame
+from pix2vox.synth.render import Camera, camera_frame
 
 __all__ = ["Lighting", "rasterize"]
 
@@ -48,12 +48,12 @@ def _sample_texture(texture: NDArray[np.float32], uv: NDArray[np.float32]) -> ND
     return texture[rows, cols]
 
 
-def _render_view(mesh: TexturedMesh, view: View, size: int, lighting: Lighting) -> NDArray[np.float32]:
+def _render_view(mesh: TexturedMesh, camera: Camera, size: int, lighting: Lighting) -> NDArray[np.float32]:
     """``(size, size, 4)`` float32 RGBA, one sample per pixel."""
-    center, axes = camera_frame(view)
+    center, axes = camera_frame(camera)
     cam = (mesh.triangles - center) @ axes.T  # (F, 3, 3): right, up, depth
     visible = (cam[:, :, 2] > 1e-6).all(axis=1)
-    focal = size / 2.0 / np.tan(np.radians(view.fov) / 2.0)
+    focal = size / 2.0 / np.tan(np.radians(camera.fov) / 2.0)
     screen = np.stack([size / 2.0 + focal * cam[..., 0] / cam[..., 2],
                        size / 2.0 - focal * cam[..., 1] / cam[..., 2]], axis=-1)
     front = np.flatnonzero(visible)
@@ -87,13 +87,13 @@ def _render_view(mesh: TexturedMesh, view: View, size: int, lighting: Lighting) 
 
 
 def rasterize(
-    mesh: TexturedMesh, view: View, size: int = 137, *, lighting: Lighting = Lighting(), supersample: int = 2
+    mesh: TexturedMesh, camera: Camera, size: int = 137, *, lighting: Lighting = Lighting(), supersample: int = 2
 ) -> NDArray[np.uint8]:
     """Renders one view.
 
     Args:
         mesh: The mesh in world units (normalised meshes fit in ``[-0.5, 0.5]^3``).
-        view: Camera pose; the camera must lie outside the mesh.
+        camera: Camera pose; it must lie outside the mesh.
         size: Image side in pixels.
         lighting: Ambient and directional lights.
         supersample: Samples per pixel along each axis (1: no anti-aliasing).
@@ -101,7 +101,7 @@ def rasterize(
     Returns:
         ``(size, size, 4)`` uint8 RGBA; the background is ``(0, 0, 0, 0)``.
     """
-    fine = _render_view(mesh, view, size * supersample, lighting)
+    fine = _render_view(mesh, camera, size * supersample, lighting)
     fine = fine.reshape(size, supersample, size, supersample, 4).mean(axis=(1, 3))
     alpha = fine[..., 3:]
     rgb = np.where(alpha > 0, fine[..., :3] / np.maximum(alpha, 1e-6), 0.0)

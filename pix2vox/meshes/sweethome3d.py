@@ -22,7 +22,7 @@ import re
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from pix2vox.layout import write_files
+from pix2vox.loading.layout import write_files
 
 __all__ = ["CATALOGUES", "DEFAULT_FOLDER", "category_of", "import_catalogues", "read_catalogue"]
 

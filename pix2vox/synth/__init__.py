@@ -8,8 +8,8 @@ Command line: ``pix2vox-synth`` (:mod:`pix2vox.cli.synth`).
 """
 
 from pix2vox.synth.dataset import SynthConfig, SynthObject, generate_dataset, generate_object
-from pix2vox.synth.geometry import Part, voxelize
-from pix2vox.synth.render import View, project, render
+from pix2vox.synth.solids import Part, voxelize
+from pix2vox.synth.render import Camera, project, render
 from pix2vox.synth.shapes import CATEGORIES, Category, make_shape
 
 __all__ = [
@@ -18,7 +18,7 @@ __all__ = [
     "Part",
     "SynthConfig",
     "SynthObject",
-    "View",
+    "Camera",
     "generate_dataset",
     "generate_object",
     "make_shape",

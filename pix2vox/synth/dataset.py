@@ -40,8 +40,8 @@ from pix2vox.datasets.taxonomy import Taxonomy, random_splits, taxonomy_entry
 from pix2vox.atomic import write_bytes_atomic
 from pix2vox.exchange.binvox import encode_binvox
 from pix2vox.jobs import run_jobs
-from pix2vox.synth.geometry import Part, voxelize
-from pix2vox.synth.render import View, project, render
+from pix2vox.synth.solids import Part, voxelize
+from pix2vox.synth.render import Camera, project, render
 from pix2vox.synth.shapes import CATEGORIES, make_shape
 
 __all__ = [
@@ -51,7 +51,7 @@ __all__ = [
     "generate_object",
     "plan_objects",
     "rendering_files",
-    "sample_views",
+    "sample_cameras",
 ]
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class SynthObject:
         model_id: 32 hex digits, like ShapeNet model ids.
         parts: The normalised parts.
         voxels: ``(D, D, D)`` bool occupancy, ``[x, y, z]``, y up, the front facing +x.
-        views: The camera of each rendering, as written to the metadata.
+        cameras: The camera of each rendering, as written to the metadata.
         images: ``(V, size, size, 4)`` uint8 RGBA renderings.
     """
 
@@ -118,7 +118,7 @@ class SynthObject:
     model_id: str
     parts: list[Part]
     voxels: NDArray[np.bool_]
-    views: list[View]
+    cameras: list[Camera]
     images: NDArray[np.uint8]
 
 
@@ -147,33 +147,33 @@ def _part_corners(parts: Sequence[Part]) -> NDArray[np.float64]:
     return np.concatenate([p.center + (signs * p.half) @ p.rotation.T for p in parts])
 
 
-def _fit_distance(corners: NDArray[np.float64], view: View, size: int, fill: float) -> float:
+def _fit_distance(corners: NDArray[np.float64], camera: Camera, size: int, fill: float) -> float:
     """Camera distance at which the corners project into the central ``fill * size`` square,
     touching its border."""
-    distance = view.distance
+    distance = camera.distance
     for _ in range(4):
-        pixels = project(corners, dataclasses.replace(view, distance=distance), size)
+        pixels = project(corners, dataclasses.replace(camera, distance=distance), size)
         extent = 2.0 * float(np.max(np.abs(pixels - size / 2.0)))
         # Extent is close to inversely proportional to distance; the iteration fixes the rest.
         distance = max(distance * extent / (fill * size), 1.5)
     return distance
 
 
-def sample_views(
+def sample_cameras(
     corners: NDArray[np.float64], rng: np.random.Generator, config: SynthConfig
-) -> list[View]:
+) -> list[Camera]:
     """Draws ``config.views`` cameras: azimuth over the full circle, elevation and fill from
     ``config``, each view's distance fitted so that ``(N, 3)`` corners fill its square."""
-    views = []
+    cameras = []
     for _ in range(config.views):
         azimuth = rng.uniform(0.0, 360.0)
         elevation = rng.uniform(*config.elevation)
         fill = rng.uniform(*config.fill)
-        guess = View(azimuth, elevation, 3.0, config.fov)
+        guess = Camera(azimuth, elevation, 3.0, config.fov)
         distance = _fit_distance(corners, guess, config.size, fill)
         # Round to what the metadata file holds, so that files describe the images exactly.
-        views.append(View(round(azimuth, 4), round(elevation, 4), round(distance, 4), config.fov))
-    return views
+        cameras.append(Camera(round(azimuth, 4), round(elevation, 4), round(distance, 4), config.fov))
+    return cameras
 
 
 def generate_object(
@@ -195,9 +195,9 @@ def generate_object(
     rng.bytes(16)  # The model id's draw, so that geometry never reuses it.
     parts = make_shape(category, rng)
     voxels = voxelize(parts, config.resolution)
-    views = sample_views(_part_corners(parts), rng, config)
-    images = render(parts, views, config.size)
-    return SynthObject(index, category, model_id, parts, voxels, views, images)
+    cameras = sample_cameras(_part_corners(parts), rng, config)
+    images = render(parts, cameras, config.size)
+    return SynthObject(index, category, model_id, parts, voxels, cameras, images)
 
 
 def _png(image: NDArray[np.uint8]) -> bytes:
@@ -206,13 +206,13 @@ def _png(image: NDArray[np.uint8]) -> bytes:
     return buffer.getvalue()
 
 
-def rendering_files(images: Sequence[NDArray[np.uint8]], views: Sequence[View]) -> dict[str, bytes]:
+def rendering_files(images: Sequence[NDArray[np.uint8]], cameras: Sequence[Camera]) -> dict[str, bytes]:
     """The files of a ``rendering/`` folder: ``NN.png`` per image, ``renderings.txt`` and
     ``rendering_metadata.txt`` (``azimuth elevation 0 distance fov`` per view)."""
-    names = [f"{i:02d}.png" for i in range(len(views))]
+    names = [f"{i:02d}.png" for i in range(len(cameras))]
     files = {name: _png(image) for name, image in zip(names, images)}
     files["renderings.txt"] = "".join(f"{n}\n" for n in names).encode()
-    lines = [f"{v.azimuth:.4f} {v.elevation:.4f} 0 {v.distance:.4f} {v.fov:g}\n" for v in views]
+    lines = [f"{v.azimuth:.4f} {v.elevation:.4f} 0 {v.distance:.4f} {v.fov:g}\n" for v in cameras]
     files["rendering_metadata.txt"] = "".join(lines).encode()
     return files
 
@@ -224,7 +224,7 @@ def write_object(root: Path, obj: SynthObject) -> None:
     voxel_dir = root / VOXEL_DIR / taxonomy_id / obj.model_id
     render_dir.mkdir(parents=True, exist_ok=True)
     voxel_dir.mkdir(parents=True, exist_ok=True)
-    for name, data in rendering_files(obj.images, obj.views).items():
+    for name, data in rendering_files(obj.images, obj.cameras).items():
         write_bytes_atomic(render_dir / name, data)
     payload = encode_binvox(obj.voxels, translate=(-0.5, -0.5, -0.5), scale=1.0)
     write_bytes_atomic(voxel_dir / "model.binvox", payload)

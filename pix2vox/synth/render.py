@@ -1,4 +1,4 @@
-"""A small CPU ray caster for :class:`~pix2vox.synth.geometry.Part` shapes.
+"""A small CPU ray caster for :class:`~pix2vox.synth.solids.Part` shapes.
 
 Camera model (also what ``rendering_metadata.txt`` describes): a pinhole camera at
 
@@ -29,9 +29,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from pix2vox.synth.geometry import Part
+from pix2vox.synth.solids import Part
 
-__all__ = ["View", "camera_frame", "project", "render"]
+__all__ = ["Camera", "camera_frame", "project", "render"]
 
 _AMBIENT = 0.35
 # Light direction in camera coordinates (right, up, back towards the camera).
@@ -39,7 +39,7 @@ _LIGHT = np.array([-0.45, 0.75, 0.5]) / np.linalg.norm([-0.45, 0.75, 0.5])
 
 
 @dataclasses.dataclass(frozen=True)
-class View:
+class Camera:
     """A camera pose; see the module docstring for the conventions.
 
     Attributes:
@@ -55,26 +55,26 @@ class View:
     fov: float
 
 
-def camera_frame(view: View) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def camera_frame(camera: Camera) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Camera centre and orientation.
 
     Returns:
         ``(center, axes)``: ``(3,)`` camera position and ``(3, 3)`` rows right, up, forward
         (unit vectors, world coordinates).
     """
-    az, el = np.radians(view.azimuth), np.radians(view.elevation)
-    center = view.distance * np.array([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)])
+    az, el = np.radians(camera.azimuth), np.radians(camera.elevation)
+    center = camera.distance * np.array([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)])
     forward = -center / np.linalg.norm(center)
     right = np.cross(forward, [0.0, 1.0, 0.0])
     right /= np.linalg.norm(right)
     return center, np.stack([right, np.cross(right, forward), forward])
 
 
-def project(points: NDArray[np.floating], view: View, size: int) -> NDArray[np.float64]:
+def project(points: NDArray[np.floating], camera: Camera, size: int) -> NDArray[np.float64]:
     """Projects ``(N, 3)`` world points to ``(N, 2)`` continuous pixel coordinates ``(col, row)``."""
-    center, axes = camera_frame(view)
+    center, axes = camera_frame(camera)
     cam = (np.asarray(points, dtype=np.float64) - center) @ axes.T
-    focal = size / 2.0 / np.tan(np.radians(view.fov) / 2.0)
+    focal = size / 2.0 / np.tan(np.radians(camera.fov) / 2.0)
     col = size / 2.0 + focal * cam[:, 0] / cam[:, 2]
     row = size / 2.0 - focal * cam[:, 1] / cam[:, 2]
     return np.stack([col, row], axis=1)
@@ -216,21 +216,21 @@ _NORMAL: dict[str, Callable[[NDArray, Part], NDArray]] = {
 }
 
 
-def render(parts: Sequence[Part], views: Sequence[View], size: int = 137) -> NDArray[np.uint8]:
-    """Renders a shape from several views at once.
+def render(parts: Sequence[Part], cameras: Sequence[Camera], size: int = 137) -> NDArray[np.uint8]:
+    """Renders a shape from several cameras at once.
 
     Args:
         parts: The shape's parts (world units; normalised shapes fit in ``[-0.5, 0.5]^3``).
-        views: ``V`` camera poses; every camera must lie outside all parts.
+        cameras: ``V`` camera poses; every camera must lie outside all parts.
         size: Image side in pixels.
 
     Returns:
         ``(V, size, size, 4)`` uint8 RGBA images; background pixels are ``(0, 0, 0, 0)``, object
         pixels have alpha 255.
     """
-    frames = [camera_frame(v) for v in views]
-    tans = np.tan(np.radians([v.fov for v in views]) / 2.0)
-    n_rays = len(views) * size * size
+    frames = [camera_frame(c) for c in cameras]
+    tans = np.tan(np.radians([c.fov for c in cameras]) / 2.0)
+    n_rays = len(cameras) * size * size
     depth = np.full(n_rays, np.inf)
     part_id = np.full(n_rays, -1, dtype=np.int32)
     candidates = [_part_rays(part, frames, tans, size) for part in parts]
@@ -257,4 +257,4 @@ def render(parts: Sequence[Part], views: Sequence[View], size: int = 137) -> NDA
         shaded = part.color * (_AMBIENT + (1.0 - _AMBIENT) * lambert)[:, None]
         image[rays, :3] = np.round(np.clip(shaded, 0.0, 1.0) * 255.0).astype(np.uint8)
         image[rays, 3] = 255
-    return image.reshape(len(views), size, size, 4)
+    return image.reshape(len(cameras), size, size, 4)

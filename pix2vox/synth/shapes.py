@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from pix2vox.synth.geometry import Part, normalize
+from pix2vox.synth.solids import Part, normalize
 
 __all__ = ["CATEGORIES", "CONSTRUCTION_TO_CANONICAL", "Category", "make_shape"]
 
@@ -375,7 +375,7 @@ def make_shape(category: Category | str, rng: np.random.Generator) -> list[Part]
     Returns:
         The parts, y up and the front facing +x (see the module docstring), their union
         spanning ``[-0.5, 0.5]`` along its longest extent (see
-        :func:`~pix2vox.synth.geometry.normalize`).
+        :func:`~pix2vox.synth.solids.normalize`).
     """
     cat = CATEGORIES[category] if isinstance(category, str) else category
     builder = _Builder(rng)

@@ -40,18 +40,18 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from pix2vox.checkpoint import load_into
+from pix2vox.loading.checkpoint import load_into
 from pix2vox.datasets import ShapeNetDataset
 from pix2vox.datasets.shapenet import ShapeNetSample
 from pix2vox.errors import UnknownModelError
 from pix2vox.atomic import atomic_write, write_bytes_atomic
-from pix2vox.loader import load_checkpoint
-from pix2vox.layout import write_folder
+from pix2vox.loading.loader import load_checkpoint
+from pix2vox.loading.layout import write_folder
 from pix2vox.metrics import iou
 from pix2vox.models import ARCHITECTURES, Pix2Vox
 from pix2vox.preprocess import PreprocessConfig
 from pix2vox.reconstructor import resolve_device
-from pix2vox.registry import ModelRecord, get_record
+from pix2vox.loading.registry import ModelRecord, get_record
 
 from .data import Augmentation, TrainViews
 
@@ -180,7 +180,7 @@ def save_pretrained(
     """Write ``model`` as a folder :meth:`pix2vox.Reconstructor.from_pretrained` loads.
 
     ``model.safetensors`` (flat :class:`Pix2Vox` state dict), ``config.json`` and the generated
-    ``README.md`` card, all or nothing (:func:`pix2vox.layout.write_folder`). A registered
+    ``README.md`` card, all or nothing (:func:`pix2vox.loading.layout.write_folder`). A registered
     ``name`` of the same architecture keeps the registry's metadata in the card.
     """
     try:

@@ -13,11 +13,11 @@ from huggingface_hub import constants as hf_constants
 from pix2vox import (
     Reconstructor,
     get_record,
-    registry,
 )
-from pix2vox.convert import convert_original
-from pix2vox.hub import sha256_of
-from pix2vox.registry import ModelRecord
+from pix2vox.loading import registry
+from pix2vox.loading.convert import convert_original
+from pix2vox.loading.hub import sha256_of
+from pix2vox.loading.registry import ModelRecord
 from pix2vox.testing import save_random_original_checkpoint
 
 from ..hub_server import HubServer
@@ -76,12 +76,12 @@ def hub(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 @pytest.fixture
 def record(releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> ModelRecord:
     """A registry entry for ``REPO`` pinned to release 1 with its SHA-256."""
-    weights = get_record("pix2voxpp-f").replace(
+    entry = get_record("pix2voxpp-f").replace(
         name="tiny-hub", repo_id=REPO, revision=V1, sha256=sha256_of(releases[V1] / "model.safetensors"), original_file=None,
         published=True,
     )
-    monkeypatch.setitem(registry._REGISTRY, weights.name, weights)
-    return weights
+    monkeypatch.setitem(registry._REGISTRY, entry.name, entry)
+    return entry
 
 
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,10 +11,10 @@ from pix2vox import (
     get_record,
 )
 from pix2vox.cli.convert import main as convert_main
-from pix2vox.convert import write_cards
-from pix2vox.model_card import model_card
+from pix2vox.loading.convert import write_cards
+from pix2vox.loading.model_card import model_card
 from pix2vox.models import ARCHITECTURES
-from pix2vox.registry import ModelRecord
+from pix2vox.loading.registry import ModelRecord
 
 from ..conftest import VARIANTS
 from .conftest import ROOT

@@ -13,8 +13,8 @@ from pix2vox import (
     Reconstructor,
 )
 from pix2vox.cli.convert import main as convert_main
-from pix2vox.convert import max_output_difference
-from pix2vox.hub import sha256_of
+from pix2vox.loading.convert import max_output_difference
+from pix2vox.loading.hub import sha256_of
 
 from .conftest import FILES, ROOT, V1
 
@@ -24,7 +24,7 @@ from .conftest import FILES, ROOT, V1
 
 def test_convert_cli(originals, releases, reference: Reconstructor, tmp_path: Path, capsys) -> None:
     out = tmp_path / "converted"
-    assert convert_main([str(originals[V1]), "--model", "pix2voxpp-f", "--output", str(out)]) == 0
+    assert convert_main([str(originals[V1]), "--model", "pix2voxpp-f", "--out", str(out)]) == 0
     stdout = capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
     assert sha256_of(out / "model.safetensors") in stdout
@@ -42,7 +42,7 @@ def test_convert_cli(originals, releases, reference: Reconstructor, tmp_path: Pa
         ("missing", "no such checkpoint file"),
         ("truncated", "truncated"),
         ("unknown-model", "invalid choice: 'pix2vox-z'"),
-        ("no-output", "--output are required"),
+        ("no-output", "--out are required"),
     ],
 )
 def test_convert_cli_errors(case: str, message: str, originals, tmp_path: Path, capsys) -> None:
@@ -56,7 +56,7 @@ def test_convert_cli_errors(case: str, message: str, originals, tmp_path: Path, 
         pth.write_bytes(originals[V1].read_bytes()[:100_000])
     elif case == "unknown-model":
         model = "pix2vox-z"
-    argv = [str(pth), "--model", model] + ([] if case == "no-output" else ["--output", str(out)])
+    argv = [str(pth), "--model", model] + ([] if case == "no-output" else ["--out", str(out)])
     assert convert_main(argv) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -69,12 +69,12 @@ def test_convert_cli_errors(case: str, message: str, originals, tmp_path: Path, 
 def test_convert_cli_as_a_subprocess(originals, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     out = tmp_path / "sub"
-    command = [sys.executable, "-m", "pix2vox.cli.convert", str(originals[V1]), "--model", "pix2voxpp-f", "--output", str(out)]
+    command = [sys.executable, "-m", "pix2vox.cli.convert", str(originals[V1]), "--model", "pix2voxpp-f", "--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert sha256_of(out / "model.safetensors") in done.stdout
 
-    wrong = command[:-3] + ["pix2voxpp-a", "--output", str(tmp_path / "wrong")]
+    wrong = command[:-3] + ["pix2voxpp-a", "--out", str(tmp_path / "wrong")]
     done = subprocess.run(wrong, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "pix2vox-convert: error:" in done.stderr and "not pix2voxpp-a" in done.stderr

@@ -13,12 +13,12 @@ from pix2vox import (
     CheckpointError,
     Reconstructor,
     get_record,
-    registry,
 )
+from pix2vox.loading import registry
 from pix2vox.errors import NotPublishedError
-from pix2vox.hub import DownloadError
+from pix2vox.loading.hub import DownloadError
 from pix2vox.models import ARCHITECTURES
-from pix2vox.registry import ModelRecord
+from pix2vox.loading.registry import ModelRecord
 
 from ..conftest import VARIANTS, same_weights
 from ..hub_server import HubServer
@@ -109,7 +109,7 @@ def test_tampered_download_is_refused_and_not_used(hub: HubServer, record: Model
     # the server hands out a valid checkpoint, but not the one whose hash the registry pins
     hub.repo(REPO).commits[V1]["model.safetensors"] = (releases[V2] / "model.safetensors").read_bytes()
     read = []
-    monkeypatch.setattr("pix2vox.loader.read_checkpoint", lambda path: read.append(path))
+    monkeypatch.setattr("pix2vox.loading.loader.read_checkpoint", lambda path: read.append(path))
     with pytest.raises(CheckpointError, match=f"SHA-256 mismatch \\(expected {record.sha256}.*was not used"):
         Reconstructor("tiny-hub", device="cpu")
     assert read == []

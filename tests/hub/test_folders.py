@@ -16,10 +16,10 @@ from pix2vox import (
     Reconstructor,
     get_record,
 )
-from pix2vox.convert import max_output_difference
-from pix2vox.hub import DownloadError, sha256_of
-from pix2vox.layout import FORMAT_VERSION
-from pix2vox.registry import ModelRecord
+from pix2vox.loading.convert import max_output_difference
+from pix2vox.loading.hub import DownloadError, sha256_of
+from pix2vox.loading.layout import FORMAT_VERSION
+from pix2vox.loading.registry import ModelRecord
 
 from ..conftest import same_weights
 from ..hub_server import HubServer
@@ -139,7 +139,7 @@ def test_save_pretrained_writes_all_or_nothing(reference: Reconstructor, tmp_pat
     def broken(weights: ModelRecord) -> str:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("pix2vox.layout.model_card", broken)
+    monkeypatch.setattr("pix2vox.loading.layout.model_card", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         reference.save_pretrained(tmp_path / "new")
     assert not (tmp_path / "new").exists()

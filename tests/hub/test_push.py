@@ -12,11 +12,11 @@ import pix2vox
 from pix2vox import (
     Reconstructor,
     get_record,
-    registry,
 )
+from pix2vox.loading import registry
 from pix2vox.cli.convert import main as convert_main
-from pix2vox.convert import max_output_difference
-from pix2vox.hub import PushReport, sha256_of
+from pix2vox.loading.convert import max_output_difference
+from pix2vox.loading.hub import PushReport, sha256_of
 
 from ..conftest import same_weights
 from ..hub_server import HubServer
@@ -97,12 +97,12 @@ def test_convert_cli_push_to_hub_prints_what_to_pin(upload_hub: HubServer, origi
     monkeypatch.setenv("HF_TOKEN", "hf_from_env")
     name, repo_id = "pix2voxpp-f", get_record("pix2voxpp-f").repo_id
     out = tmp_path / "release"
-    assert convert_main([str(originals[V1]), "--model", name, "--output", str(out), "--push-to-hub", repo_id]) == 0
+    assert convert_main([str(originals[V1]), "--model", name, "--out", str(out), "--push-to-hub", repo_id]) == 0
     stdout = capsys.readouterr().out
     commit = hub.repos[repo_id].branches["main"]
     sha = sha256_of(out / "model.safetensors")
     assert f"revision (commit): {commit}\n" in stdout and f"sha256: {sha}\n" in stdout
-    assert f'pin in pix2vox/registry.py: {name}: revision="main" -> "{commit}", sha256=None -> "{sha}", published=False -> True' in stdout
+    assert f'pin in pix2vox/loading/registry.py: {name}: revision="main" -> "{commit}", sha256=None -> "{sha}", published=False -> True' in stdout
     assert "hf upload" not in stdout
     assert {auth for m, _, auth in _upload_requests(hub) if m == "POST"} == {"Bearer hf_from_env"}
 
@@ -114,7 +114,7 @@ def test_convert_cli_push_to_hub_prints_what_to_pin(upload_hub: HubServer, origi
 
 
 def test_convert_cli_push_options_need_push_to_hub(originals, tmp_path: Path, capsys) -> None:
-    argv = [str(originals[V1]), "--model", "pix2voxpp-f", "--output", str(tmp_path / "o"), "--private"]
+    argv = [str(originals[V1]), "--model", "pix2voxpp-f", "--out", str(tmp_path / "o"), "--private"]
     assert convert_main(argv) == 2
     assert "--revision and --private go with --push-to-hub" in capsys.readouterr().err
     assert convert_main(["--write-cards", str(tmp_path), "--push-to-hub", "a/b"]) == 2

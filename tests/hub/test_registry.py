@@ -8,8 +8,8 @@ from pix2vox import (
     UnknownModelError,
     get_record,
     list_models,
-    registry,
 )
+from pix2vox.loading import registry
 from pix2vox.models import ARCHITECTURES
 
 from ..conftest import VARIANTS

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 from pix2vox.meshes.builder import find_models
 from pix2vox.meshes.load import FRONTS, load_mesh, turn_about_y
 from pix2vox.meshes.raster import rasterize
-from pix2vox.synth.render import View
+from pix2vox.synth.render import Camera
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import postprocess  # noqa: E402  (beside this file)
@@ -32,10 +32,10 @@ CAPTION = 12
 FOV = 25.0
 
 
-def view_of(corners: np.ndarray, azimuth: float, elevation: float) -> View:
+def view_of(corners: np.ndarray, azimuth: float, elevation: float) -> Camera:
     """A camera at ``azimuth``/``elevation`` whose view cone holds the sphere around ``corners``."""
     radius = float(np.linalg.norm(corners.max(axis=0) - corners.min(axis=0))) / 2
-    return View(azimuth, elevation, radius / math.sin(math.radians(FOV / 2)) * 1.02, FOV)
+    return Camera(azimuth, elevation, radius / math.sin(math.radians(FOV / 2)) * 1.02, FOV)
 
 
 def render(path: Path, size: int, *, front: str = "+z", azimuth: float = 50.0, elevation: float = 20.0) -> Image.Image:

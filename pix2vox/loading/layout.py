@@ -14,11 +14,11 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from .atomic import write_together
-from .errors import CheckpointError, UnknownModelError
+from ..atomic import write_together
+from ..errors import CheckpointError, UnknownModelError
 from .model_card import model_card
-from .models import Architecture
-from .preprocess import PreprocessConfig
+from ..models import Architecture
+from ..preprocess import PreprocessConfig
 from .registry import ModelRecord, get_record
 
 __all__ = [
@@ -44,25 +44,25 @@ FORMAT_VERSION = 1
 """Version of the ``config.json`` layout; readers refuse newer versions."""
 
 
-def make_config(weights: ModelRecord) -> dict[str, Any]:
-    """The ``config.json`` content for ``weights``: format version, name, architecture, preprocessing, threshold.
+def make_config(record: ModelRecord) -> dict[str, Any]:
+    """The ``config.json`` content for ``record``: format version, name, architecture, preprocessing, threshold.
 
     Plain JSON values (lists, not tuples), exactly what :func:`parse_config` reads back.
     """
     config = {
         "format_version": FORMAT_VERSION,
         "library_name": "pix2vox",
-        "name": weights.name,
-        "architecture": weights.architecture.to_dict(),
-        "preprocess": weights.preprocess.to_dict(),
-        "threshold": weights.threshold,
+        "name": record.name,
+        "architecture": record.architecture.to_dict(),
+        "preprocess": record.preprocess.to_dict(),
+        "threshold": record.threshold,
     }
     return json.loads(json.dumps(config))
 
 
-def config_text(weights: ModelRecord) -> str:
+def config_text(record: ModelRecord) -> str:
     """``config.json`` as written: sorted keys, two-space indent, final newline."""
-    return json.dumps(make_config(weights), indent=2, sort_keys=True) + "\n"
+    return json.dumps(make_config(record), indent=2, sort_keys=True) + "\n"
 
 
 def parse_config(path: str | os.PathLike) -> ModelRecord:
@@ -133,20 +133,20 @@ def write_files(folder: str | os.PathLike, writers: Mapping[str, Callable[[Path]
     return folder
 
 
-def _metadata_writers(weights: ModelRecord) -> dict[str, Callable[[Path], None]]:
-    return {CONFIG_NAME: _save_text(config_text(weights)), CARD_NAME: _save_text(model_card(weights))}
+def _metadata_writers(record: ModelRecord) -> dict[str, Callable[[Path], None]]:
+    return {CONFIG_NAME: _save_text(config_text(record)), CARD_NAME: _save_text(model_card(record))}
 
 
-def folder_writers(state: Mapping[str, torch.Tensor], weights: ModelRecord) -> dict[str, Callable[[Path], None]]:
+def folder_writers(state: Mapping[str, torch.Tensor], record: ModelRecord) -> dict[str, Callable[[Path], None]]:
     """File name → writer (given a path, writes that file) of the three files of a folder in our layout."""
-    return {WEIGHTS_NAME: _save_state(state), **_metadata_writers(weights)}
+    return {WEIGHTS_NAME: _save_state(state), **_metadata_writers(record)}
 
 
-def write_folder(folder: str | os.PathLike, state: Mapping[str, torch.Tensor], weights: ModelRecord) -> Path:
-    """Write ``model.safetensors``, ``config.json`` and the ``README.md`` card of ``weights`` into ``folder``."""
-    return write_files(folder, folder_writers(state, weights))
+def write_folder(folder: str | os.PathLike, state: Mapping[str, torch.Tensor], record: ModelRecord) -> Path:
+    """Write ``model.safetensors``, ``config.json`` and the ``README.md`` card of ``record`` into ``folder``."""
+    return write_files(folder, folder_writers(state, record))
 
 
-def write_metadata(folder: str | os.PathLike, weights: ModelRecord) -> Path:
-    """Write only ``config.json`` and ``README.md`` of ``weights`` into ``folder`` (no weights file)."""
-    return write_files(folder, _metadata_writers(weights))
+def write_metadata(folder: str | os.PathLike, record: ModelRecord) -> Path:
+    """Write only ``config.json`` and ``README.md`` of ``record`` into ``folder`` (no weights file)."""
+    return write_files(folder, _metadata_writers(record))

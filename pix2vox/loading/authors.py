@@ -46,10 +46,10 @@ from urllib.parse import quote, urlsplit
 import torch
 
 from .checkpoint import is_torch_file, load_into, read_original
-from .errors import CheckpointError, DownloadError
+from ..errors import CheckpointError, DownloadError
 from .hub import is_offline, sha256_of
 from .layout import CONFIG_NAME, WEIGHTS_NAME, folder_writers, write_files
-from .models import Pix2Vox
+from ..models import Pix2Vox
 from .registry import ModelRecord
 
 __all__ = ["CACHE_ENV", "DEFAULT_ENDPOINT", "ENDPOINT_ENV", "SOURCE_NAME", "cache_root", "cached_folder", "fetch_original", "original_url"]
@@ -233,7 +233,7 @@ class _Dropped(Exception):
 
 
 def _get(url: str, part: Path, have: int, notice: str | None) -> None:
-    from . import __version__
+    from .. import __version__
 
     headers = {"User-Agent": f"pix2vox/{__version__}"}
     if have:

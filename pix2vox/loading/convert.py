@@ -1,7 +1,7 @@
 """Converting the authors' ``.pth`` checkpoints into our folder layout, and checking the result.
 
-A release of a checkpoint is: :func:`convert_original` → :func:`pix2vox.hub.push_folder` (or
-``hf upload``) → pin the commit and the SHA-256 in :mod:`pix2vox.registry`; ``pix2vox-convert
+A release of a checkpoint is: :func:`convert_original` → :func:`pix2vox.loading.hub.push_folder` (or
+``hf upload``) → pin the commit and the SHA-256 in :mod:`pix2vox.loading.registry`; ``pix2vox-convert
 --push-to-hub`` does the first two and prints the third (see ``weights/README.md``).
 """
 
@@ -14,13 +14,13 @@ from pathlib import Path
 
 import torch
 
-from .atomic import StagedFiles
+from ..atomic import StagedFiles
 from .checkpoint import load_into, read_safetensors
-from .errors import CheckpointError
+from ..errors import CheckpointError
 from .hub import sha256_of
 from .layout import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, folder_writers, parse_config, write_metadata
-from .models import Pix2Vox
-from .reconstructor import Reconstructor
+from ..models import Pix2Vox
+from ..reconstructor import Reconstructor
 from .registry import get_record, list_models
 
 __all__ = ["TOLERANCE", "ConversionReport", "convert_original", "max_output_difference", "upload_command", "write_cards"]

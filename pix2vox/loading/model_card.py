@@ -39,10 +39,10 @@ _BACKBONES = {"vgg16_bn": "VGG16-bn", "resnet18": "ResNet-18", "resnet50": "ResN
 _HUB_LICENSES = {"unknown", "mit", "apache-2.0", "bsd-3-clause", "cc-by-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0"}
 
 
-def display_name(weights: ModelRecord) -> str:
+def display_name(record: ModelRecord) -> str:
     """``"Pix2Vox++/A"`` for ``pix2voxpp-a``; the registry name for checkpoints of other names."""
     names = {"pix2vox-f": "Pix2Vox-F", "pix2vox-a": "Pix2Vox-A", "pix2voxpp-f": "Pix2Vox++/F", "pix2voxpp-a": "Pix2Vox++/A"}
-    return names.get(weights.name, weights.name)
+    return names.get(record.name, record.name)
 
 
 def arxiv_links(text: str) -> str:
@@ -53,18 +53,18 @@ def arxiv_links(text: str) -> str:
     return re.sub(r"\barXiv[: ](\d{4}\.\d{4,5})\b", r"[arXiv:\1](https://arxiv.org/abs/\1)", text)
 
 
-def _on_shapenet(weights: ModelRecord) -> bool:
-    return "shapenet" in weights.training_data.lower()
+def _on_shapenet(record: ModelRecord) -> bool:
+    return "shapenet" in record.training_data.lower()
 
 
-def _eval_results(weights: ModelRecord) -> list:
+def _eval_results(record: ModelRecord) -> list:
     """The paper's IoU by number of views, as ``model-index`` results (the Hub's results widget)."""
     from huggingface_hub import EvalResult
 
-    if not (weights.reported_iou and _on_shapenet(weights)):
+    if not (record.reported_iou and _on_shapenet(record)):
         return []
-    arxiv = ARXIV.get(weights.architecture.fusion)
-    network = "Pix2Vox++" if weights.architecture.fusion == "pix2voxpp" else "Pix2Vox"
+    arxiv = ARXIV.get(record.architecture.fusion)
+    network = "Pix2Vox++" if record.architecture.fusion == "pix2voxpp" else "Pix2Vox"
     return [
         EvalResult(
             task_type="image-to-3d",
@@ -78,62 +78,62 @@ def _eval_results(weights: ModelRecord) -> list:
             source_name=f"{network} paper" + (f" (arXiv:{arxiv})" if arxiv else ""),
             source_url=f"https://arxiv.org/abs/{arxiv}" if arxiv else None,
         )
-        for views, value in sorted(weights.reported_iou.items())
+        for views, value in sorted(record.reported_iou.items())
     ]
 
 
-def _front_matter(weights: ModelRecord) -> str:
+def _front_matter(record: ModelRecord) -> str:
     from huggingface_hub import ModelCardData
 
-    licence = weights.license.lower()
+    licence = record.license.lower()
     known = licence in _HUB_LICENSES
     tags = ["pix2vox", "3d-reconstruction", "voxels", "multi-view", "pytorch", "safetensors"]
-    if _on_shapenet(weights):
+    if _on_shapenet(record):
         tags.append("shapenet")
-    results = _eval_results(weights)
+    results = _eval_results(record)
     data = ModelCardData(
         library_name="pix2vox",
         pipeline_tag="image-to-3d",
         license=licence if known else "other",
         license_name=None if known else licence,
         tags=tags,
-        datasets=[SHAPENET_DATASET] if _on_shapenet(weights) else None,
-        model_name=weights.name if results else None,
+        datasets=[SHAPENET_DATASET] if _on_shapenet(record) else None,
+        model_name=record.name if results else None,
         eval_results=results or None,
     )
     return f"---\n{data.to_yaml()}\n---"
 
 
-def _description(weights: ModelRecord) -> str:
-    arch = weights.architecture
+def _description(record: ModelRecord) -> str:
+    arch = record.architecture
     network = "Pix2Vox++" if arch.fusion == "pix2voxpp" else "Pix2Vox"
     parts = [
         f"{network} network with a {_BACKBONES.get(arch.backbone, arch.backbone)} encoder, "
         f"{'a' if arch.refiner else 'no'} refiner"
-        + (f" and {weights.num_params / 1e6:.1f} M parameters" if weights.num_params else "")
+        + (f" and {record.num_params / 1e6:.1f} M parameters" if record.num_params else "")
         + ". From one or more images of an object it predicts a 32×32×32 occupancy grid "
-        f"(probabilities; voxels at or above {weights.threshold:g} are filled)."
+        f"(probabilities; voxels at or above {record.threshold:g} are filled)."
     ]
-    if weights.original_file:
+    if record.original_file:
         parts.append(
-            f"The weights are the authors' released `{weights.original_file}`, converted to safetensors with "
+            f"The weights are the authors' released `{record.original_file}`, converted to safetensors with "
             "`pix2vox-convert` (same values, same outputs)."
         )
-    if weights.paper:
-        parts.append(f"Paper: {arxiv_links(weights.paper)}.")
+    if record.paper:
+        parts.append(f"Paper: {arxiv_links(record.paper)}.")
     return "\n".join(parts)
 
 
-def _usage(weights: ModelRecord) -> str:
-    load = f'Reconstructor("{weights.name}")' if weights.repo_id else 'Reconstructor.from_pretrained("path/to/this/folder")'
+def _usage(record: ModelRecord) -> str:
+    load = f'Reconstructor("{record.name}")' if record.repo_id else 'Reconstructor.from_pretrained("path/to/this/folder")'
     lines = [
         "```python",
         "from pix2vox import Reconstructor",
         "",
         f"rec = {load}",
     ]
-    if weights.repo_id:
-        lines.append(f'# or: Reconstructor.from_pretrained("{weights.repo_id}")')
+    if record.repo_id:
+        lines.append(f'# or: Reconstructor.from_pretrained("{record.repo_id}")')
     lines += [
         'result = rec.predict(["front.png", "side.png"])  # one object, any number of views',
         "result.probabilities  # numpy float32 (32, 32, 32) in [0, 1]",
@@ -147,8 +147,8 @@ def _usage(weights: ModelRecord) -> str:
     return "\n".join(lines)
 
 
-def _preprocessing(weights: ModelRecord) -> str:
-    p = weights.preprocess
+def _preprocessing(record: ModelRecord) -> str:
+    p = record.preprocess
     return (
         f"Inputs are {p.image_size}×{p.image_size} {p.channel_order.upper()} images on a grey "
         f"{round(p.background * 255)}/255 background, normalised with mean {list(p.mean)} and std {list(p.std)}. "
@@ -157,43 +157,43 @@ def _preprocessing(weights: ModelRecord) -> str:
     )
 
 
-def _results(weights: ModelRecord) -> str:
-    if not weights.reported_iou:
+def _results(record: ModelRecord) -> str:
+    if not record.reported_iou:
         return "The paper reports no per-view IoU table for this variant."
-    views = sorted(weights.reported_iou)
+    views = sorted(record.reported_iou)
     return "\n".join(
         [
             "Intersection over union on the ShapeNet test set (3D-R2N2 split), as reported in the paper"
-            + (f" ([arXiv:{ARXIV[weights.architecture.fusion]}](https://arxiv.org/abs/{ARXIV[weights.architecture.fusion]}))"
-               if weights.architecture.fusion in ARXIV else "")
+            + (f" ([arXiv:{ARXIV[record.architecture.fusion]}](https://arxiv.org/abs/{ARXIV[record.architecture.fusion]}))"
+               if record.architecture.fusion in ARXIV else "")
             + ":",
             "",
             "| views | " + " | ".join(str(v) for v in views) + " |",
             "|---|" + "---|" * len(views),
-            "| IoU | " + " | ".join(f"{weights.reported_iou[v]:.3f}" for v in views) + " |",
+            "| IoU | " + " | ".join(f"{record.reported_iou[v]:.3f}" for v in views) + " |",
         ]
     )
 
 
-def model_card(weights: ModelRecord) -> str:
-    """The ``README.md`` of the folder or Hub repository holding ``weights``.
+def model_card(record: ModelRecord) -> str:
+    """The ``README.md`` of the folder or Hub repository holding the weights of ``record``.
 
     Hub YAML front matter (``library_name: pix2vox``, ``pipeline_tag: image-to-3d``, licence,
     tags, ``datasets`` and a ``model-index`` with the paper's IoU by number of views for weights
     trained on ShapeNet), a description, a usage snippet, the preprocessing, the paper's IoU table when known,
     the training data, and citations of both papers.
     """
-    training = weights.training_data or "not recorded"
+    training = record.training_data or "not recorded"
     sections = [
-        _front_matter(weights),
-        f"# {display_name(weights)}",
-        _description(weights),
+        _front_matter(record),
+        f"# {display_name(record)}",
+        _description(record),
         "## Usage",
-        _usage(weights),
+        _usage(record),
         "## Preprocessing",
-        _preprocessing(weights),
+        _preprocessing(record),
         "## Results",
-        _results(weights),
+        _results(record),
         "## Training data",
         f"{training}."
         + (" ShapeNet is distributed under its own terms of use (shapenet.org)." if "shapenet" in training.lower() else ""),
@@ -201,7 +201,7 @@ def model_card(weights: ModelRecord) -> str:
         "- `model.safetensors`: one flat state dict with the parameter names of `pix2vox.models.Pix2Vox`.\n"
         "- `config.json`: architecture, preprocessing and threshold, read by `pix2vox`.",
         "## Licence",
-        f"Weights: {'not stated' if weights.license == 'unknown' else weights.license}. Code: MIT (https://github.com/hzxie/Pix2Vox and the `pix2vox` library).",
+        f"Weights: {'not stated' if record.license == 'unknown' else record.license}. Code: MIT (https://github.com/hzxie/Pix2Vox and the `pix2vox` library).",
         "## Citation",
         f"Pix2Vox: [arXiv:{ARXIV['pix2vox']}](https://arxiv.org/abs/{ARXIV['pix2vox']}); "
         f"Pix2Vox++: [arXiv:{ARXIV['pix2voxpp']}](https://arxiv.org/abs/{ARXIV['pix2voxpp']}).",

@@ -23,8 +23,8 @@ from typing import Mapping
 import numpy as np
 import torch
 
-from .errors import CheckpointError
-from .models import ARCHITECTURES, Architecture, Pix2Vox
+from ..errors import CheckpointError
+from ..models import ARCHITECTURES, Architecture, Pix2Vox
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ Both constructors of :class:`pix2vox.Reconstructor` and every command line go th
 ``load_checkpoint(...)``                   record and weights
 =========================================  ==============================================================
 ``"pix2voxpp-a"``                          the registry's record; its weights shipped, from the Hub or
-                                           from the authors' server (:func:`pix2vox.hub.resolve_weights`)
+                                           from the authors' server (:func:`pix2vox.loading.hub.resolve_weights`)
 ``"pix2voxpp-a", weights="x.pth"``         the registry's record; the file's weights (``.pth`` or ``.safetensors``)
 ``"path/to/folder"``                       the folder's ``config.json`` and ``model.safetensors``
 ``"pix2voxpp-a", weights="folder/"``       the same, checked to be a ``pix2voxpp-a`` architecture
@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import identify, is_torch_file, read_checkpoint
-from .errors import CheckpointError
+from ..errors import CheckpointError
 from .hub import download_folder, resolve_weights, verify_sha256
 from .layout import folder_files, parse_config
 from .registry import DEFAULT_MODEL, ModelRecord, find_repo, get_record, list_models
@@ -91,7 +91,7 @@ def load_checkpoint(
 
     Args:
         model: registry name, folder in our layout, or Hub repository id. Without it:
-            :data:`pix2vox.registry.DEFAULT_MODEL`, except for an authors' ``.pth`` as ``weights``,
+            :data:`pix2vox.loading.registry.DEFAULT_MODEL`, except for an authors' ``.pth`` as ``weights``,
             which is read with the authors' record of the network it fits (``pix2vox-f``,
             ``pix2vox-a``, ``pix2voxpp-f`` or ``pix2voxpp-a``).
         weights: a weights file (ours or the authors' ``.pth``, read with ``model``'s record) or a

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from huggingface_hub import constants as hf_constants
 
-from .errors import CheckpointError, DownloadError, NotPublishedError
+from ..errors import CheckpointError, DownloadError, NotPublishedError
 from .layout import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, parse_config
 from .registry import ModelRecord, find_repo
 
@@ -113,7 +113,7 @@ def hub_download(
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
-    from . import __version__
+    from .. import __version__
 
     offline = local_files_only or is_offline()
     cache = cache_folder(cache_dir)
@@ -145,27 +145,27 @@ def hub_download(
     return Path(path)
 
 
-def check_published(weights: ModelRecord) -> None:
+def check_published(record: ModelRecord) -> None:
     """Fail at once, with no network access, when the record's Hub repository is not published.
 
     Records of the authors' models never fail here: their files are fetched from the authors'
-    server instead (:mod:`pix2vox.authors`).
+    server instead (:mod:`pix2vox.loading.authors`).
 
     Raises:
         NotPublishedError: saying how to use a local file instead.
     """
-    if weights.published or weights.original_file:
+    if record.published or record.original_file:
         return
     raise NotPublishedError(
-        f"{weights.name}: the Hub repository {weights.repo_id} is not published yet; use a local file: "
-        f"Reconstructor({weights.name!r}, weights='model.safetensors' or a folder of ours)"
+        f"{record.name}: the Hub repository {record.repo_id} is not published yet; use a local file: "
+        f"Reconstructor({record.name!r}, weights='model.safetensors' or a folder of ours)"
     )
 
 
-def _authors_folder(weights: ModelRecord, *, local_files_only: bool, sha256: str | None, force_download: bool) -> Path:
+def _authors_folder(record: ModelRecord, *, local_files_only: bool, sha256: str | None, force_download: bool) -> Path:
     from .authors import fetch_original  # it imports this module's helpers
 
-    return fetch_original(weights, local_files_only=local_files_only, sha256=sha256, force_download=force_download)
+    return fetch_original(record, local_files_only=local_files_only, sha256=sha256, force_download=force_download)
 
 
 def download_folder(
@@ -203,7 +203,7 @@ def download_folder(
 
 
 def resolve_weights(
-    weights: ModelRecord,
+    record: ModelRecord,
     *,
     revision: str | None = None,
     cache_dir: str | os.PathLike | None = None,
@@ -217,7 +217,7 @@ def resolve_weights(
     In this order: a folder shipped with the package (``local_dir``); the Hub repository when it is
     published; the authors' own server for their four models (when the repository is not
     published or cannot be reached), fetched once and converted into ``$PIX2VOX_CACHE``
-    (:func:`pix2vox.authors.fetch_original`). The SHA-256 is checked when given, or when the record
+    (:func:`pix2vox.loading.authors.fetch_original`). The SHA-256 is checked when given, or when the record
     has one and ``revision`` is not overridden; the repository's ``config.json`` must describe the
     record's architecture.
 
@@ -226,49 +226,49 @@ def resolve_weights(
             shipped, the authors' ``.pth`` from their server (default: the record's, if any).
 
     Raises:
-        DownloadError: see :func:`hub_download` and :func:`pix2vox.authors.fetch_original`.
+        DownloadError: see :func:`hub_download` and :func:`pix2vox.loading.authors.fetch_original`.
         CheckpointError: checksum mismatch, or the repository or file holds another architecture.
     """
-    if weights.local_dir is not None and (weights.local_dir / weights.filename).is_file():
-        path = weights.local_dir / weights.filename
-        if sha256 or weights.sha256:
-            verify_sha256(path, sha256 or weights.sha256)
+    if record.local_dir is not None and (record.local_dir / record.filename).is_file():
+        path = record.local_dir / record.filename
+        if sha256 or record.sha256:
+            verify_sha256(path, sha256 or record.sha256)
         return path
-    if weights.repo_id is None and not weights.original_file:
-        raise DownloadError(f"{weights.name} has no published weights; pass weights=PATH")
-    check_published(weights)
-    if weights.repo_id is not None and weights.published:
+    if record.repo_id is None and not record.original_file:
+        raise DownloadError(f"{record.name} has no published weights; pass weights=PATH")
+    check_published(record)
+    if record.repo_id is not None and record.published:
         try:
             return _hub_weights(
-                weights, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token,
+                record, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token,
                 force_download=force_download, sha256=sha256,
             )
         except DownloadError as error:
-            if not weights.original_file:
+            if not record.original_file:
                 raise
             logger.info("%s; trying the authors' server", error)
-    folder = _authors_folder(weights, local_files_only=local_files_only, sha256=sha256, force_download=force_download)
+    folder = _authors_folder(record, local_files_only=local_files_only, sha256=sha256, force_download=force_download)
     return folder / WEIGHTS_NAME
 
 
-def _hub_weights(weights: ModelRecord, *, revision: str | None, sha256: str | None, **options: object) -> Path:
-    pinned = revision in (None, weights.revision)
-    expected = sha256 or (weights.sha256 if pinned else None)
-    options["revision"] = revision or weights.revision
-    if weights.filename != WEIGHTS_NAME:
-        path = hub_download(weights.repo_id, weights.filename, **options)
+def _hub_weights(record: ModelRecord, *, revision: str | None, sha256: str | None, **options: object) -> Path:
+    pinned = revision in (None, record.revision)
+    expected = sha256 or (record.sha256 if pinned else None)
+    options["revision"] = revision or record.revision
+    if record.filename != WEIGHTS_NAME:
+        path = hub_download(record.repo_id, record.filename, **options)
         if expected:
             verify_sha256(path, expected)
         return path
-    config, path = download_folder(weights.repo_id, sha256=expected, **options)
-    if parse_config(config).architecture != weights.architecture:
-        raise CheckpointError(f"{config}: {weights.repo_id} holds another architecture than {weights.name}")
+    config, path = download_folder(record.repo_id, sha256=expected, **options)
+    if parse_config(config).architecture != record.architecture:
+        raise CheckpointError(f"{config}: {record.repo_id} holds another architecture than {record.name}")
     return path
 
 
 @dataclass(frozen=True)
 class PushReport:
-    """What :func:`push_folder` published, and how to pin it in :mod:`pix2vox.registry`.
+    """What :func:`push_folder` published, and how to pin it in :mod:`pix2vox.loading.registry`.
 
     Attributes:
         repo_id: the Hub repository.
@@ -337,7 +337,7 @@ def push_folder(
     """
     from huggingface_hub import HfApi
 
-    from . import __version__
+    from .. import __version__
 
     folder = Path(folder)
     missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME) if not (folder / name).is_file()]

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ARCHITECTURES, Architecture, PreprocessConfig
-from .errors import UnknownModelError
+from ..config import ARCHITECTURES, Architecture, PreprocessConfig
+from ..errors import UnknownModelError
 
 PIX2VOX_PAPER = "Xie et al., Pix2Vox: Context-aware 3D Reconstruction from Single and Multi-view Images, ICCV 2019 (arXiv:1901.11153)"
 PIX2VOXPP_PAPER = "Xie et al., Pix2Vox++: Multi-scale Context-aware 3D Object Reconstruction from Single and Multiple Images, IJCV 2020 (arXiv:2006.12250)"
@@ -23,7 +23,7 @@ PIX2VOXPP_PROJECT = "https://gitlab.com/hzxie/Pix2Vox"
 DEFAULT_MODEL = "pix2voxpp-f-furniture"
 """The checkpoint used when no model is named: shipped in the package, openly licensed."""
 
-SHIPPED = Path(__file__).resolve().parent / "checkpoints"
+SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 """Folder of the checkpoints shipped inside the package (``pix2vox/checkpoints/<name>/``)."""
 
 
@@ -48,7 +48,7 @@ class ModelRecord:
         training_data: what the weights were trained on.
         original_file: name of the authors' released ``.pth`` file, if any; without ``weights=``
             and without a published Hub repository it is fetched from the authors' server on first
-            use (:mod:`pix2vox.authors`).
+            use (:mod:`pix2vox.loading.authors`).
         original_size_mb: size of ``original_file`` as the authors state it, in MB (shown when fetching).
         project_page: where the authors publish their code and ``original_file``.
         published: whether ``repo_id`` is published on the Hub (tried first when it is).
