@@ -17,7 +17,7 @@ from .errors import CheckpointError, DownloadError, ImageError, NotPublishedErro
 __version__ = "0.1.0"
 
 _LAZY = {
-    "PreprocessConfig": ".preprocess",
+    "PreprocessConfig": ".config",
     "Reconstructor": ".reconstructor",
     "Result": ".result",
     "ModelRecord": ".loading.registry",
@@ -27,7 +27,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .preprocess import PreprocessConfig
+    from .config import PreprocessConfig
     from .reconstructor import Reconstructor
     from .loading.registry import ModelRecord, get_record, list_models, register
     from .result import Result

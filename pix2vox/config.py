@@ -121,6 +121,13 @@ ARCHITECTURES: dict[str, Architecture] = {
 """The authors' four networks, by model name."""
 
 
+MAX_PIXELS = 40_000_000
+"""The default limit on an image read from a file (width × height), checked from its header before
+decoding. Pass ``max_pixels=`` to :func:`pix2vox.preprocess.load_image` or
+:func:`pix2vox.preprocess.preprocess`, or set ``Reconstructor.max_pixels`` (``None``: no limit;
+``pix2vox-export --max-pixels``)."""
+
+
 @dataclass(frozen=True)
 class PreprocessConfig:
     """The preprocessing a checkpoint was trained with.

@@ -163,7 +163,7 @@ def test_auto_keeps_the_framing_of_shapenet_like_renderings():
     """A 137×137 RGBA rendering whose object sits inside the central 128 square, filling 45-98 % of
     it, goes through auto exactly as through official; moved off-centre or shrunk, it is re-cropped
     around the object."""
-    from pix2vox.preprocess import _object_box, _rendering_frame
+    from pix2vox.preprocess.framing import _object_box, _rendering_frame
 
     config = PreprocessConfig(object_fill=0.75)
     image = np.zeros((137, 137, 4), np.float32)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from pix2vox.cli.runner import OneLineParser, UsageError, positive_int, run_cli, say, threshold
 from pix2vox.batch.inputs import IMAGE_SUFFIXES
 from pix2vox.formats import SUPPORTED_FORMATS, VOLUME_FORMATS
+from pix2vox.config import MAX_PIXELS
 from pix2vox.loading.registry import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ DEFAULT_BATCH_FORMAT = "obj"
 # A binvox grid holds only 0 and 1, so any threshold selects the same voxels;
 # 0.5 puts the marching-cubes surface halfway between voxel centres.
 BINVOX_THRESHOLD = 0.5
-DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_BINVOX_DIM = 512
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=positive_int, default=8, metavar="N", help="objects per forward pass (default: %(default)s)"
     )
     parser.add_argument(
-        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
+        "--max-pixels", type=int, default=MAX_PIXELS, metavar="N",
         help="refuse images of more pixels, read from the file's header (0: no limit; default: %(default)s)",
     )
     parser.add_argument(
