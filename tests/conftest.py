@@ -52,6 +52,12 @@ def original_checkpoint(checkpoint_dir: Path):
 
 
 @pytest.fixture(scope="session")
+def weights(original_checkpoint) -> Path:
+    """A random checkpoint of the smallest network, ``pix2voxpp-f``, in the authors' ``.pth`` layout."""
+    return original_checkpoint("pix2voxpp-f")
+
+
+@pytest.fixture(scope="session")
 def rendering_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Five 137×137 RGBA PNG renderings."""
     folder = tmp_path_factory.mktemp("renderings")

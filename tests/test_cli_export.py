@@ -177,11 +177,6 @@ MODEL = "pix2voxpp-f"
 
 
 @pytest.fixture(scope="module")
-def weights(original_checkpoint) -> Path:
-    return original_checkpoint(MODEL)
-
-
-@pytest.fixture(scope="module")
 def reconstructor(weights: Path) -> Reconstructor:
     return Reconstructor(MODEL, weights=weights, device="cpu")
 

@@ -23,11 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = "pix2voxpp-f"
 
 
-@pytest.fixture(scope="module")
-def weights(original_checkpoint) -> Path:
-    return original_checkpoint(MODEL)
-
-
 def network(weights: Path) -> list[str]:
     return ["--model", MODEL, "--weights", str(weights), "--device", "cpu"]
 

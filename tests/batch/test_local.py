@@ -1,5 +1,5 @@
 """pix2vox.batch and pix2vox-batch with the local engine: parity with Reconstructor.predict,
-failed rows, exit statuses, resume, manifests and URIs. (The Ray engine: test_batch_ray.py.)"""
+failed rows, exit statuses, resume, manifests and URIs. (The Ray engine: test_ray.py.)"""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pix2vox.batch import (  # noqa: E402
 )
 from pix2vox.cli.batch import main  # noqa: E402
 
-from .batch_objects import MODEL, OBJECTS, expected, make_objects, network, rows, weights  # noqa: E402,F401 (fixtures)
+from .objects import MODEL, OBJECTS, make_objects, network, rows  # noqa: E402
 
 
 def test_cli_local_engine_equals_predict(tmp_path, rendering_files, weights, expected, capsys):

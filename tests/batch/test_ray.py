@@ -21,7 +21,7 @@ import ray.data  # noqa: E402
 
 from pix2vox.batch import objects_table, read_objects, reconstruct_dataset, run_batch, unpack_probabilities  # noqa: E402
 from pix2vox.cli.batch import main  # noqa: E402
-from tests.batch_objects import MODEL, OBJECTS, expected, make_objects, network, rows, weights  # noqa: E402,F401 (fixtures)
+from .objects import MODEL, OBJECTS, make_objects, network, rows  # noqa: E402
 
 pytestmark = pytest.mark.ray
 

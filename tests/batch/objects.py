@@ -1,14 +1,9 @@
-"""Objects, weights and reference results shared by the tests of the local and the Ray batch engines."""
+"""The objects the tests of the local and the Ray batch engines reconstruct, and helpers to read their results."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-
-import numpy as np
-import pytest
-
-from pix2vox import Reconstructor
 
 MODEL = "pix2voxpp-f"
 OBJECTS = {"armchair": [0, 1], "lamp": [2], "table": [3, 4, 0]}
@@ -26,18 +21,6 @@ def make_objects(root: Path, renderings: list[Path], corrupt: bool = True) -> Pa
         shutil.copy(renderings[0], folder / "broken" / "00.png")
         (folder / "broken" / "01.png").write_bytes(renderings[1].read_bytes()[:200])
     return folder
-
-
-@pytest.fixture
-def weights(original_checkpoint) -> Path:
-    return original_checkpoint(MODEL)
-
-
-@pytest.fixture
-def expected(weights: Path, rendering_files: list[Path]) -> dict[str, np.ndarray]:
-    """Reconstructor.predict's probabilities of each object (the reference of every engine)."""
-    reconstructor = Reconstructor(MODEL, weights=weights, device="cpu")
-    return {name: reconstructor.predict([rendering_files[i] for i in indices]).probabilities for name, indices in OBJECTS.items()}
 
 
 def network(weights: Path) -> list[str]:
