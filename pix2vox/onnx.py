@@ -3,14 +3,14 @@
 The exported graph is the plain network — encoder → decoder → context-aware fusion → refiner —
 for any number of objects and views:
 
-========  ========  =================================  ===============================================
- name      kind      shape (float32)                    meaning
-========  ========  =================================  ===============================================
-views     input     ``(batch, views, 3, 224, 224)``    preprocessed views (:func:`pix2vox.preprocess.preprocess`)
-volumes   output    ``(batch, 32, 32, 32)``            final occupancy probabilities in [0, 1]
-coarse    output    ``(batch, views, 32, 32, 32)``     each view's decoded volume
-weights   output    ``(batch, views, 32, 32, 32)``     fusion weights, summing to 1 over the views
-========  ========  =================================  ===============================================
+==============  ========  =================================  ===============================================
+ name            kind      shape (float32)                    meaning
+==============  ========  =================================  ===============================================
+views           input     ``(batch, views, 3, 224, 224)``    preprocessed views (:func:`pix2vox.preprocess.preprocess`)
+volumes         output    ``(batch, 32, 32, 32)``            final occupancy probabilities in [0, 1]
+coarse          output    ``(batch, views, 32, 32, 32)``     each view's decoded volume
+fusion_weights  output    ``(batch, views, 32, 32, 32)``     fusion weights, summing to 1 over the views
+==============  ========  =================================  ===============================================
 
 ``batch`` and ``views`` are dynamic axes (each from 1 up). Axes of the volumes are those of
 :class:`pix2vox.Result` (``[x, y, z]``, y up). The file's metadata (``metadata_props``) holds
@@ -60,7 +60,7 @@ OPSET = 18
 INPUT_NAME = "views"
 """Name of the graph's input: ``(batch, views, 3, 224, 224)`` float32."""
 
-OUTPUT_NAMES = ("volumes", "coarse", "weights")
+OUTPUT_NAMES = ("volumes", "coarse", "fusion_weights")
 """Names of the graph's outputs, in order (see the module docstring)."""
 
 METADATA_KEY = "pix2vox_config"
@@ -144,7 +144,7 @@ def export_network(
     proto = program.model_proto
     proto.producer_name = "pix2vox"
     if config is not None:
-        proto.doc_string = f"pix2vox {config.get('name', '')}: views (batch, views, 3, 224, 224) -> volumes, coarse, weights"
+        proto.doc_string = f"pix2vox {config.get('name', '')}: views (batch, views, 3, 224, 224) -> volumes, coarse, fusion_weights"
         onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(config, sort_keys=True)})
     write_bytes_atomic(target, proto.SerializeToString())
     logger.info("wrote %s (opset %d)", target, opset)
@@ -251,13 +251,13 @@ class OnnxReconstructor:
         results: list[Result | None] = [None] * len(arrays)
         for count in sorted({array.shape[0] for array in arrays}):
             members = [i for i, array in enumerate(arrays) if array.shape[0] == count]
-            volumes, coarse, weights = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: np.stack([arrays[i] for i in members])})
+            volumes, coarse, fusion_weights = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: np.stack([arrays[i] for i in members])})
             for row, i in enumerate(members):
                 results[i] = Result(
                     probabilities=volumes[row],
                     threshold=self.threshold,
                     coarse=coarse[row] if details else None,
-                    fusion_weights=weights[row] if details else None,
+                    fusion_weights=fusion_weights[row] if details else None,
                 )
         return [result for result in results if result is not None]
 

@@ -31,13 +31,13 @@ class Pix2VoxOnnxModel(nn.Module):
         self.network = network
 
     def forward(self, views: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns ``volumes`` ``(B, 32, 32, 32)``, ``coarse`` and ``weights`` ``(B, V, 32, 32, 32)``."""
+        """Returns ``volumes`` ``(B, 32, 32, 32)``, ``coarse`` and ``fusion_weights`` ``(B, V, 32, 32, 32)``."""
         b, v = views.shape[0], views.shape[1]
         net = self.network
         raw_features, coarse = net.decoder(net.encoder(views.flatten(0, 1)))
         scores = net.merger(raw_features)
         coarse = coarse.reshape(b, v, *coarse.shape[1:])
-        volumes, weights = fuse_views(coarse, scores.reshape(b, v, *scores.shape[1:]))
+        volumes, fusion_weights = fuse_views(coarse, scores.reshape(b, v, *scores.shape[1:]))
         if net.refiner is not None:
             volumes = net.refiner(volumes)
-        return volumes, coarse, weights
+        return volumes, coarse, fusion_weights
