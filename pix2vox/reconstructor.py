@@ -12,17 +12,17 @@ from typing import Any, Iterable, Iterator, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from .loading.checkpoint import load_into
 from .cpu import cached_copy, optimize
 from .cpu.workers import run_side_by_side, split_evenly
 from .errors import CheckpointError
+from .foreground import MaskSource, Segmenter
+from .loading.checkpoint import load_into
 from .loading.hub import PushReport, push_folder
 from .loading.layout import FORMAT_VERSION, make_config, write_folder
 from .loading.loader import HubOptions, is_repo_id, load_checkpoint
-from .models import Architecture, Pix2Vox
-from .foreground import MaskSource, Segmenter
-from .preprocess import MAX_PIXELS, MODES, Mode, View, is_single_view, preprocess
 from .loading.registry import ModelRecord, list_models
+from .models import Architecture, Pix2Vox
+from .preprocess import MAX_PIXELS, MODES, Mode, View, is_single_view, preprocess
 from .result import Result
 
 logger = logging.getLogger(__name__)

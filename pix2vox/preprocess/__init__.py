@@ -16,6 +16,10 @@ Two modes share one configuration (:class:`PreprocessConfig`, stored with each c
 Views may be file paths, the bytes of an image file (:class:`EncodedImage`), ``PIL.Image``
 objects, numpy arrays ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` (RGB(A), uint8, uint16 or float
 in [0, 1]), or tensors ``(C, H, W)`` with C in {1, 3, 4} (RGB(A), uint8 or float in [0, 1]).
+
+The steps live in :mod:`~pix2vox.preprocess.decode` (reading views), :mod:`~pix2vox.preprocess.official`
+(the authors' transform) and :mod:`~pix2vox.preprocess.framing` (``auto``'s framing); their public
+names are also importable from here.
 """
 
 from __future__ import annotations
