@@ -66,6 +66,7 @@ REFINE_SIDE = 192
 
 _DARK = 0.25  # a background darker than this (every channel) gets a tighter tolerance
 _ALIKE = 0.2  # share of object pixels near the background colour above which the matte is doubtful
+_LARGE_RECTANGLE = 0.5  # share of the picture above which a second rectangle start is not run
 
 
 @dataclass(frozen=True)
@@ -341,7 +342,9 @@ def _starts(lab: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     colours; the middle level is Otsu's threshold of it (at least 12), the others 0.6 and 1.5 times
     that. For each level: the salient pixels in the box of most of them, and in the box of each of
     their three largest blobs; at the middle level also every pixel of the first two of those boxes
-    (GrabCut's classic rectangle), for objects whose parts are partly as dull as the background.
+    (GrabCut's classic rectangle), for objects whose parts are partly as dull as the background; only
+    the first when both cover more than :data:`_LARGE_RECTANGLE` of the picture (they then start
+    GrabCut almost alike, and such starts are its slowest runs).
     """
     import cv2
 
@@ -373,7 +376,10 @@ def _starts(lab: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
                 boxes.append((ys.min(), ys.max(), xs.min(), xs.max()))
         starts.append(_start(salient, boxes[0], strip))
         if level == middle:  # the whole box, not only its salient pixels: parts of the object as dull as the background
-            starts.extend(_start(np.ones_like(salient), box, strip) for box in boxes[:2])
+            rectangles = [_start(np.ones_like(salient), box, strip) for box in boxes[:2]]
+            if all((r == cv2.GC_PR_FGD).mean() > _LARGE_RECTANGLE for r in rectangles):
+                rectangles = rectangles[:1]  # two boxes over most of the picture start GrabCut alike, at its slowest
+            starts.extend(rectangles)
         starts.extend(_start(salient, box, strip) for box in boxes[1:])
     return starts, distance > middle
 

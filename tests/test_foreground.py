@@ -326,3 +326,35 @@ def test_rectangle_starts_take_every_pixel_of_a_box() -> None:
             box = start[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
             filled.append(bool((box == cv2.GC_PR_FGD).all()))
     assert 1 <= sum(filled) <= 2 < len(filled), filled
+
+
+def _rectangle_starts(small: np.ndarray) -> int:
+    """How many of the GrabCut starts of ``small`` (uint8 RGB) take every pixel of a box."""
+    import cv2
+
+    from pix2vox.foreground import _starts
+
+    starts, _ = _starts(cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32))
+    count = 0
+    for start in starts:
+        ys, xs = np.nonzero(start == cv2.GC_PR_FGD)
+        if len(ys):
+            count += bool((start[ys.min():ys.max() + 1, xs.min():xs.max() + 1] == cv2.GC_PR_FGD).all())
+    return count
+
+
+def test_a_second_rectangle_start_over_most_of_the_picture_is_not_run() -> None:
+    """Two boxes over most of the picture would start GrabCut almost alike, in its slowest runs: one is run."""
+    pytest.importorskip("cv2")
+    ys, xs = np.mgrid[:96, :128]
+
+    def picture(*discs: tuple[int, int, int]) -> np.ndarray:
+        """Red discs ``(row, column, radius)`` on a slightly noisy grey."""
+        rng = np.random.default_rng(0)
+        small = (rng.integers(90, 110, (96, 128, 1)) * np.ones(3, int)).astype(np.uint8)
+        for row, column, radius in discs:
+            small[(ys - row) ** 2 + (xs - column) ** 2 <= radius**2] = (200, 40, 40)
+        return small
+
+    assert _rectangle_starts(picture((48, 64, 44), (6, 6, 3))) == 1  # an object over most of the picture, and a speck
+    assert _rectangle_starts(picture((48, 64, 14), (20, 20, 4))) == 2  # the same, small: both boxes are run
