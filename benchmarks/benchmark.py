@@ -1,6 +1,6 @@
 """Benchmark: ``Reconstructor.predict_batch`` against the networks run in the authors' execution order.
 
-Prints Markdown tables (and writes them with ``--output``): throughput and latency of both
+Prints Markdown tables (and writes them with ``--out``): throughput and latency of both
 formulations on the same image files, peak memory, per-stage GFLOP/s against a measured
 matrix-product peak, checkpoint load times and ``import pix2vox`` time. The baseline
 ("per-view") reads images with OpenCV and preprocesses them as the original code does, then
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per case; the best is kept")
     parser.add_argument("--gpu-objects", type=int, default=64, help="objects per batch in the GPU throughput table")
-    parser.add_argument("--output", type=Path, help="also write the tables to this Markdown file")
+    parser.add_argument("-o", "--out", type=Path, help="also write the tables to this Markdown file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -320,8 +320,8 @@ def main(argv: list[str] | None = None) -> int:
                 for extra in ({}, {"dtype": "bfloat16"}, {"dtype": "float16"}, {"compile": True}):
                     rates.append(args.gpu_objects / _spawn({**spec, **extra, "formulation": "ours"})["seconds"])
                 emit(f"| {variant} | " + " | ".join(f"{r:.1f}" for r in rates) + f" | {max(rates[1:]) / rates[0]:.1f}x |")
-    if args.output:
-        args.output.write_text("\n".join(lines) + "\n")
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n")
     return 0
 
 
