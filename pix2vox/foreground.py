@@ -7,6 +7,7 @@ Where the matte of a view comes from, in order (:func:`find_foreground`):
 * ``"plain"``: a plain background, the colour of most of the image border: the background is what
   is within :data:`PLAIN_TOLERANCE` of that colour and connected to the border (so the parts of an
   object that happen to have the background's colour stay in when the object surrounds them);
+  regions touching the border are dropped as scenery when the largest region does not touch it;
 * ``"segmenter"``: a callable the user gave (image → mask), e.g. a segmentation network;
 * ``"grabcut"``: OpenCV's GrabCut (``pip install "pix2vox[photo]"``), started several times from the
   image border as background and pixels that differ from the border's colours as probable
@@ -126,7 +127,22 @@ def plain_matte(rgb: np.ndarray, *, strict: bool = False) -> tuple[np.ndarray, n
     # Soft edge: background pixels next to the object take alpha from their colour difference.
     ramp = np.clip(distance / tolerance, 0, 1).astype(np.float32)
     alpha = np.where(background, np.where(ramp > 0.5, (ramp - 0.5) * 2, 0), 1).astype(np.float32)
-    return alpha, colour
+    return _without_edge_scenery(alpha), colour
+
+
+def _without_edge_scenery(alpha: np.ndarray) -> np.ndarray:
+    """``alpha`` without the regions that touch the picture's border, when its largest region does not:
+    on a plain background those are scenery cut by the frame (a stand, a pole, a neighbour's corner),
+    not parts of the object in the middle."""
+    labels, count = ndimage.label(alpha > 0.5)
+    if count < 2:
+        return alpha
+    largest = int(np.argmax(np.bincount(labels.ravel())[1:])) + 1
+    edge = np.unique(_border(labels[..., None])[:, 0])
+    edge = edge[edge > 0]
+    if largest in edge or not len(edge):
+        return alpha
+    return np.where(np.isin(labels, edge), 0, alpha).astype(np.float32)
 
 
 def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:

@@ -358,3 +358,18 @@ def test_a_second_rectangle_start_over_most_of_the_picture_is_not_run() -> None:
 
     assert _rectangle_starts(picture((48, 64, 44), (6, 6, 3))) == 1  # an object over most of the picture, and a speck
     assert _rectangle_starts(picture((48, 64, 14), (20, 20, 4))) == 2  # the same, small: both boxes are run
+
+
+def test_plain_background_drops_scenery_at_the_picture_edge_but_not_an_object_there() -> None:
+    """A pole rising from the bottom edge beside an object in the middle is scenery; an object that
+    itself runs off the edge keeps every part."""
+    from pix2vox.foreground import plain_matte
+
+    rgb = np.full((120, 160, 3), 0.85, np.float32)
+    rgb[30:70, 60:120] = (0.2, 0.3, 0.8)  # the object, in the middle
+    rgb[60:120, 20:26] = 0.4  # a pole standing on the bottom edge
+    alpha, _ = plain_matte(rgb)
+    assert (alpha[30:70, 60:120] == 1).all() and (alpha[60:120, 20:26] == 0).all()
+    rgb[70:120, 80:100] = (0.2, 0.3, 0.8)  # now the object has a leg that runs off the bottom edge
+    alpha, _ = plain_matte(rgb)
+    assert (alpha[70:120, 80:100] == 1).all() and (alpha[60:120, 20:26] == 1).all()
