@@ -34,6 +34,7 @@ __all__ = [
     "stop_writing",
     "write_bytes_atomic",
     "write_together",
+    "writes_in_progress",
     "writing_stopped",
 ]
 
@@ -44,6 +45,7 @@ TEMPORARY_MARK = ".pix2vox-tmp-"
 
 _LEFTOVER = re.compile(re.escape(TEMPORARY_MARK) + r"(\d+)-[0-9a-f]+")
 _stopped = threading.Event()
+_staging: set[StagedFiles] = set()  # groups holding temporaries or folders they created
 
 
 def stop_writing() -> None:
@@ -54,6 +56,11 @@ def stop_writing() -> None:
 def writing_stopped() -> bool:
     """Whether :func:`stop_writing` was called (and not undone)."""
     return _stopped.is_set()
+
+
+def writes_in_progress() -> bool:
+    """Whether some :class:`StagedFiles` group holds temporaries (or folders it created) right now."""
+    return bool(_staging)
 
 
 def resume_writing() -> None:
@@ -127,6 +134,7 @@ class StagedFiles:
         """
         target = Path(target)
         _check_target(target)
+        _staging.add(self)  # before anything is created, so that it is never unaccounted for
         if self._make_folders and not target.parent.exists():
             missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
             target.parent.mkdir(parents=True)
@@ -171,6 +179,7 @@ class StagedFiles:
             raise
         targets = list(self._staged)
         self._staged.clear()
+        _staging.discard(self)
         return targets
 
     def discard(self) -> None:
@@ -183,6 +192,7 @@ class StagedFiles:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only succeeds when empty
         self._created.clear()
+        _staging.discard(self)
 
     def __enter__(self) -> StagedFiles:
         return self

@@ -97,3 +97,20 @@ def test_a_folder_in_place_of_the_target_is_refused(tmp_path: Path) -> None:
     (tmp_path / "out.obj").mkdir()
     with pytest.raises(IsADirectoryError):
         StagedFiles().stage(tmp_path / "out.obj")
+
+
+def test_writes_in_progress_while_a_group_holds_temporaries(tmp_path: Path) -> None:
+    """What lets the command-line runner end at once on a signal when nothing is being written."""
+    from pix2vox.atomic import writes_in_progress
+
+    assert not writes_in_progress()
+    with StagedFiles() as files:
+        assert not writes_in_progress()  # nothing staged yet
+        files.stage(tmp_path / "a.txt").write_text("a")
+        assert writes_in_progress()
+    assert not writes_in_progress() and (tmp_path / "a.txt").read_text() == "a"
+    files = StagedFiles(make_folders=True)
+    files.stage(tmp_path / "new" / "b.txt")
+    assert writes_in_progress()
+    files.discard()
+    assert not writes_in_progress() and not (tmp_path / "new").exists()

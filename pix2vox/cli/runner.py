@@ -20,6 +20,8 @@ not at import time, so that an interrupt while they load is handled here too.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import logging
 import os
 import signal
@@ -30,7 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from pix2vox import __version__
-from pix2vox.atomic import resume_writing, stop_writing, writing_stopped
+from pix2vox.atomic import resume_writing, stop_writing, writes_in_progress, writing_stopped
 from pix2vox.errors import Pix2VoxError, UsageError
 
 __all__ = ["OneLineParser", "UsageError", "positive_int", "run_cli", "say", "threshold"]
@@ -106,9 +108,24 @@ def _level(args: argparse.Namespace | None, default: int) -> int:
     return default
 
 
-def _on_signal(signum: int, frame: object) -> None:
+def _on_signal(prog: str, standalone: bool, signum: int, frame: object) -> None:
+    """SIGINT/SIGTERM: no file is committed from now on. When this process is the program and no
+    file is being written, it ends at once with its line and status; otherwise the exception
+    unwinds the writes (their temporaries removed) up to :func:`run_cli`.
+
+    Ending at once matters: an exception raised into Python code that C++ called (PyTorch's import
+    does so) cannot pass through the C++ frames, and the process aborts ("terminate called after
+    throwing an instance of ...", status -6).
+    """
     stop_writing()
-    raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated
+    interrupted = signum == signal.SIGINT
+    if standalone and not writes_in_progress():
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os.write(2, f"{prog}: {'interrupted' if interrupted else 'terminated'}\n".encode())
+        os._exit(EXIT_INTERRUPTED if interrupted else EXIT_TERMINATED)
+    raise KeyboardInterrupt if interrupted else _Terminated
 
 
 def _exit_process(status: int) -> NoReturn:
@@ -169,7 +186,8 @@ def _run_cli(
     logger.setLevel(default_level)
     resume_writing()
     main_thread = threading.current_thread() is threading.main_thread()
-    saved = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
+    on_signal = functools.partial(_on_signal, prog, argv is None)
+    saved = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
     try:
         args = parser.parse_args(argv)
         logger.setLevel(_level(args, default_level))
