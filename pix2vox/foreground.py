@@ -94,6 +94,12 @@ def _border(rgb: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb[0], rgb[-1], rgb[1:-1, 0], rgb[1:-1, -1]])
 
 
+def _border_labels(labels: np.ndarray) -> np.ndarray:
+    """The region labels (of ``ndimage.label``) that reach the picture's border, 0 left out."""
+    touching = np.unique(_border(labels[..., None])[:, 0])
+    return touching[touching > 0]
+
+
 def plain_matte(rgb: np.ndarray, *, strict: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """The matte of an object on a plain background, or ``None`` when the background is not plain.
 
@@ -122,8 +128,7 @@ def plain_matte(rgb: np.ndarray, *, strict: bool = False) -> tuple[np.ndarray, n
     distance = np.abs(rgb - colour).max(axis=2)
     near = distance < tolerance
     labels, _ = ndimage.label(near)
-    touching = np.unique(_border(labels[..., None])[:, 0])
-    background = np.isin(labels, touching[touching > 0])
+    background = np.isin(labels, _border_labels(labels))
     # Soft edge: background pixels next to the object take alpha from their colour difference.
     ramp = np.clip(distance / tolerance, 0, 1).astype(np.float32)
     alpha = np.where(background, np.where(ramp > 0.5, (ramp - 0.5) * 2, 0), 1).astype(np.float32)
@@ -138,8 +143,7 @@ def _without_edge_scenery(alpha: np.ndarray) -> np.ndarray:
     if count < 2:
         return alpha
     largest = int(np.argmax(np.bincount(labels.ravel())[1:])) + 1
-    edge = np.unique(_border(labels[..., None])[:, 0])
-    edge = edge[edge > 0]
+    edge = _border_labels(labels)
     if largest in edge or not len(edge):
         return alpha
     return np.where(np.isin(labels, edge), 0, alpha).astype(np.float32)
