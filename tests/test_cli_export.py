@@ -224,12 +224,13 @@ def test_batch_skips_empty_predictions(
     caplog: pytest.LogCaptureFixture, weights: Path,
 ) -> None:
     folder = make_objects(work / "in", rendering_files, {"empty": [0], "full": [1]})
-    shapes = {"empty": np.zeros((32, 32, 32), np.float32), "full": blob()}
+    shapes = [np.zeros((32, 32, 32), np.float32), blob()]  # the objects in name order: empty, full
 
-    def fake_iter_predict(self, objects, **kwargs):
-        return iter([Result(shapes[Path(views[0]).parent.name], threshold=0.3) for views in objects])
+    def fake_predict_batch(self, objects, **kwargs):
+        assert len(objects) == 2
+        return [Result(shape, threshold=0.3) for shape in shapes]
 
-    monkeypatch.setattr(Reconstructor, "iter_predict", fake_iter_predict)
+    monkeypatch.setattr(Reconstructor, "predict_batch", fake_predict_batch)
     assert main([str(folder), "-o", str(work / "out"), *network(weights)]) == 1
     assert sorted(p.name for p in (work / "out").iterdir()) == ["full.obj"]
     assert "no file for 1 of 2 objects" in caplog.text

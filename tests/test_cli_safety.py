@@ -48,7 +48,7 @@ def test_batch_failure_keeps_earlier_outputs_complete(
     tmp_path: Path, rendering_files: list[Path], weights: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    folder = make_objects(tmp_path / "in", rendering_files, {"a": [0], "b": [1]})
+    folder = make_objects(tmp_path / "in", rendering_files, {"a": [0], "b": [1], "c": [2]})  # c: never run
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.obj").write_text("the user's own a\n")
@@ -60,7 +60,7 @@ def test_batch_failure_keeps_earlier_outputs_complete(
     real = pix2vox.exchange.save_volume
 
     def disk_full_at_b(path, *args, **kwargs):
-        if Path(path).name.startswith(".b.obj"):
+        if Path(path).name == "b.obj":
             raise OSError(28, "No space left on device", str(path))
         return real(path, *args, **kwargs)
 

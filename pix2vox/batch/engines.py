@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pix2vox.batch.inputs import ObjectViews, objects_table
 from pix2vox.batch.worker import FAILED, OK, ObjectReconstructor, Outputs, result_schema
+from pix2vox.config import MAX_PIXELS
 from pix2vox.loading.registry import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -119,12 +120,16 @@ def reconstruct_local(
     output_format: str = "obj",
     threshold: float | None = None,
     progress: bool = True,
+    max_pixels: int | None = MAX_PIXELS,
+    desc: str = "pix2vox-batch",
 ) -> Iterator[pa.Table]:
     """The pipeline of :func:`reconstruct_dataset`, run in this process without Ray.
 
     Takes the same arguments, except ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``, …) and
     ``workers`` (CPU threads running objects side by side, see
-    :attr:`pix2vox.Reconstructor.workers`) in place of the Ray resources.
+    :attr:`pix2vox.Reconstructor.workers`) in place of the Ray resources; ``max_pixels`` is the
+    largest image decoded (``None``: no limit) and ``desc`` the progress bar's label. It runs a
+    batch only when the previous table has been taken, so a caller that stops taking them stops it.
 
     Yields:
         Tables of result rows, one per batch of ``batch_size`` objects, in the objects' order.
@@ -133,10 +138,10 @@ def reconstruct_local(
 
     worker = ObjectReconstructor(
         model=model, weights=None if weights is None else os.fspath(weights), preprocess=preprocess, device=device,
-        batch_size=batch_size, outputs=_outputs(outputs, output_format, threshold),
+        batch_size=batch_size, outputs=_outputs(outputs, output_format, threshold), max_pixels=max_pixels,
     )
     worker.reconstructor.workers = workers
-    with tqdm(total=len(objects), unit="object", desc="pix2vox-batch", disable=None if progress else True) as bar:
+    with tqdm(total=len(objects), unit="object", desc=desc, disable=None if progress else True) as bar:
         for start in range(0, len(objects), batch_size):
             chunk = objects[start : start + batch_size]
             yield worker(objects_table(chunk))

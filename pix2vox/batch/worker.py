@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from pix2vox.batch.inputs import is_uri
+from pix2vox.config import MAX_PIXELS
 from pix2vox.errors import Pix2VoxError
 from pix2vox.formats import SUPPORTED_FORMATS
 
@@ -48,6 +49,7 @@ class Outputs:
         file_format: the files' format, one of :data:`pix2vox.formats.SUPPORTED_FORMATS`.
         threshold: occupancy threshold; ``None``: the checkpoint's.
         method: mesh surface, ``"marching_cubes"`` or ``"voxels"``.
+        smooth: Taubin-smooth the marching-cubes surface (mesh formats).
     """
 
     kind: Literal["occupancy", "probabilities", "files"] = "occupancy"
@@ -55,6 +57,7 @@ class Outputs:
     file_format: str = "obj"
     threshold: float | None = None
     method: Literal["marching_cubes", "voxels"] = "marching_cubes"
+    smooth: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ("occupancy", "probabilities", "files"):
@@ -157,6 +160,8 @@ class ObjectReconstructor:
         threads: PyTorch threads of this worker (``None``: leave PyTorch's setting).
         batch_size: objects per network pass.
         outputs: what the rows carry (:class:`Outputs`).
+        max_pixels: largest image decoded (width × height; ``None``: no limit), see
+            :attr:`pix2vox.Reconstructor.max_pixels`.
     """
 
     def __init__(
@@ -169,6 +174,7 @@ class ObjectReconstructor:
         threads: int | None = None,
         batch_size: int = 8,
         outputs: Outputs = Outputs(),
+        max_pixels: int | None = MAX_PIXELS,
     ) -> None:
         import torch
 
@@ -177,6 +183,7 @@ class ObjectReconstructor:
         if threads is not None:
             torch.set_num_threads(threads)
         self.reconstructor: Reconstructor = Reconstructor(model, weights=weights, device=device, preprocess=preprocess)
+        self.reconstructor.max_pixels = max_pixels
         self.batch_size = batch_size
         self.outputs = outputs
         self.threshold = self.reconstructor.threshold if outputs.threshold is None else outputs.threshold
@@ -248,7 +255,7 @@ class ObjectReconstructor:
         target = self.outputs.target(object_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         save_volume(target, probabilities, threshold=self.threshold, method=self.outputs.method,
-                     file_format=self.outputs.file_format)
+                    smooth=self.outputs.smooth, file_format=self.outputs.file_format)
         return target
 
 

@@ -35,7 +35,7 @@ from pix2vox.loading.registry import DEFAULT_MODEL
 if TYPE_CHECKING:
     import numpy as np
 
-    from pix2vox import Reconstructor, Result
+    from pix2vox import Reconstructor
 
 __all__ = ["main"]
 
@@ -177,17 +177,6 @@ def _check_folder(folder: Path) -> None:
         raise UsageError(f"{folder}: cannot write into the folder {existing}")
 
 
-def _object_folders(folder: Path) -> list[tuple[str, list[Path]]]:
-    """(name, sorted image paths) for each non-hidden sub-folder of ``folder``; each must hold images."""
-    from pix2vox.batch.inputs import object_folders
-
-    objects = object_folders(folder)
-    for item in objects:
-        if not item.views:
-            raise UsageError(f"{folder / item.object_id}: no images ({', '.join(IMAGE_SUFFIXES)})")
-    return [(item.object_id, [Path(view) for view in item.views]) for item in objects]
-
-
 def _write(
     args: argparse.Namespace,
     target: Path,
@@ -307,38 +296,49 @@ def _masks(args: argparse.Namespace, views: list[Path]) -> list[Path | None] | N
     return masks
 
 
-def _check_meshable(target: Path, result: Result, threshold: float) -> bool:
-    """Whether ``result`` can be written to ``target`` (a mesh needs a voxel at the threshold)."""
-    return target.suffix.lower().lstrip(".") in VOLUME_FORMATS or bool(result.occupancy(threshold).any())
-
-
 def _batch(args: argparse.Namespace) -> int:
+    """Folder mode: a front of :mod:`pix2vox.batch`'s local engine that stops at the first failure."""
+    from pix2vox.batch.engines import reconstruct_local
+    from pix2vox.batch.inputs import object_folders
+    from pix2vox.batch.worker import OK, Outputs
 
     if args.preview is not None:
         raise UsageError("--preview pictures one object; batch mode writes meshes only")
     if args.mask is not None:
         raise UsageError("--mask gives the masks of one object's views; in batch mode pass RGBA cut-outs")
-    objects = _object_folders(Path(args.inputs[0]))
+    source = Path(args.inputs[0])
+    objects = object_folders(source)
+    for item in objects:
+        if not item.views:
+            raise UsageError(f"{source / item.object_id}: no images ({', '.join(IMAGE_SUFFIXES)})")
     folder = Path(args.out)
-    file_format = args.format or DEFAULT_BATCH_FORMAT
+    outputs = Outputs(kind="files", folder=str(folder), file_format=args.format or DEFAULT_BATCH_FORMAT,
+                      threshold=args.threshold, method=args.method, smooth=args.smooth)
     _check_folder(folder)
-    for name, _ in objects:
-        if (folder / f"{name}.{file_format}").is_dir():
-            raise UsageError(f"{folder / f'{name}.{file_format}'}: is a folder, expected a file name")
-    _check_images(args, [view for _, views in objects for view in views])
-    reconstructor = _reconstructor(args)
+    for item in objects:
+        if outputs.target(item.object_id).is_dir():
+            raise UsageError(f"{outputs.target(item.object_id)}: is a folder, expected a file name")
+    _check_images(args, [Path(view) for item in objects for view in item.views])
+    if args.weights is not None and not Path(args.weights).exists():
+        raise UsageError(f"{args.weights}: no such file or folder")
+    # Each object's file is complete when it appears; the first failure ends the run (the engine
+    # runs no further batch) and leaves the files written before it, and every file that existed
+    # before, in place. The progress bar shows on terminals only, not under -q.
+    tables = reconstruct_local(
+        objects, model=args.model, weights=args.weights, preprocess=args.preprocess, device=args.device,
+        batch_size=args.batch_size, outputs=outputs, max_pixels=args.max_pixels or None,
+        progress=not args.quiet, desc=PROG,
+    )
+    meshes = outputs.file_format not in VOLUME_FORMATS
     skipped: list[str] = []
-    # Each object's file is complete when it appears; a later failure leaves it (and every file
-    # that existed before) in place. The progress bar shows on terminals only, not under -q.
-    results = reconstructor.iter_predict([views for _, views in objects], batch_size=args.batch_size, progress=not args.quiet)
-    for (name, _), result in zip(objects, results):
-        target = folder / f"{name}.{file_format}"
-        threshold = result.threshold if args.threshold is None else args.threshold
-        if _check_meshable(target, result, threshold):
-            _write(args, target, result.probabilities, threshold)
-        else:
-            logger.warning("%s: skipped, no voxel reaches the threshold %g", target, threshold)
-            skipped.append(name)
+    for table in tables:
+        for row in table.to_pylist():
+            if row["status"] == OK:
+                say(args, f"wrote {row['path']} ({row['occupied']} occupied voxels)")
+            elif meshes and row["occupied"] == 0:  # nothing reached the threshold: no surface to write
+                skipped.append(row["object_id"])
+            else:
+                raise UsageError(row["error"])
     if skipped:
         logger.error("no file for %d of %d objects (nothing reached the threshold): %s",
                      len(skipped), len(objects), ", ".join(skipped))
