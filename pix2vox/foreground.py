@@ -424,13 +424,17 @@ def _start(salient: np.ndarray, box: tuple[int, int, int, int], strip: int) -> n
 
 
 def _main_region(mask: np.ndarray) -> np.ndarray:
-    """The largest connected region of ``mask`` and those at least a fifth its size, holes filled."""
+    """The largest connected region of ``mask`` and those at least a fifth its size.
+
+    Holes are left open: where GrabCut finds background inside the object, it is mostly an opening
+    through it (between a chair's legs or slats, inside a frame), which the network must see as
+    background (filling them cost about 0.001 reconstruction IoU on each draw of the composites
+    benchmark)."""
     labels, count = ndimage.label(mask)
     if count == 0:
         return mask
     sizes = np.bincount(labels.ravel())[1:]
-    keep = np.flatnonzero(sizes >= sizes.max() / 5) + 1
-    return ndimage.binary_fill_holes(np.isin(labels, keep))
+    return np.isin(labels, np.flatnonzero(sizes >= sizes.max() / 5) + 1)
 
 
 def _plain(rgb: np.ndarray, plain: tuple[np.ndarray, np.ndarray], name: str) -> Foreground:

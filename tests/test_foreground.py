@@ -156,6 +156,21 @@ def test_grabcut_finds_objects_on_clutter() -> None:
     assert min(sofas) >= SOLID_IOU_FLOOR, np.round(scores, 3)
 
 
+def test_grabcut_leaves_an_opening_through_the_object_open() -> None:
+    """A picture frame on clutter: the clutter seen through it is background, not filled in as object
+    (the network must see the openings between legs and slats)."""
+    pytest.importorskip("cv2")
+    picture = _clutter(240, 320, 3).copy()
+    truth = np.zeros((240, 320), np.float32)
+    truth[60:180, 100:220] = 1
+    truth[85:155, 125:195] = 0  # the opening: 70 x 70 of clutter inside a 25-pixel frame
+    picture[truth > 0] = (200, 30, 40)
+    alpha = find_foreground(load_image(picture)).alpha
+    assert alpha is not None
+    assert _iou(alpha, truth) >= SOLID_IOU_FLOOR
+    assert alpha[100:140, 140:180].max() < 0.5  # the middle of the opening
+
+
 def test_grabcut_gives_the_same_mask_whatever_ran_before() -> None:
     """OpenCV's k-means (ours and GrabCut's) draws random numbers: the generator is seeded per picture."""
     cv2 = pytest.importorskip("cv2")
