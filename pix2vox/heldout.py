@@ -118,7 +118,8 @@ class HeldoutResults:
             *[f"| {v} | {o[f'iou_{v}']:.3f} | {o[f'f_score_{v}']:.3f} |" for v in views],
             "",
             f"{o['n']} test models. `auto` preprocessing, 1 view: IoU {o['auto_iou_1']:.3f} "
-            f"(`official`: {o['iou_1']:.3f}). {views[-1]} views beat 1 view on {100 * o['improved_share']:.0f} % of the models.",
+            f"(`official`: {o['iou_1']:.3f})."
+            + (f" {views[-1]} views beat 1 view on {100 * o['improved_share']:.0f} % of the models." if views[-1] > 1 else ""),
             "",
             "| category | test models | " + " | ".join(f"IoU {v} view{'s' if v > 1 else ''}" for v in views)
             + " | mean-shape baseline (threshold) |",
