@@ -83,9 +83,12 @@ class HeldoutResults:
         report = self.official[views]
         return np.array([s.iou[self._column(report)] for s in report.samples])
 
-    def improved_share(self) -> float:
-        """Share of models whose IoU is higher with the most views than with one."""
+    def improved_share(self) -> float | None:
+        """Share of models whose IoU is higher with the most views than with one; ``None`` when only
+        one view was measured."""
         most = max(self.official)
+        if most == 1:
+            return None
         return float(np.mean(self.per_object(most) > self.per_object(1)))
 
     def to_dict(self) -> dict:
@@ -119,7 +122,8 @@ class HeldoutResults:
             "",
             f"{o['n']} test models. `auto` preprocessing, 1 view: IoU {o['auto_iou_1']:.3f} "
             f"(`official`: {o['iou_1']:.3f})."
-            + (f" {views[-1]} views beat 1 view on {100 * o['improved_share']:.0f} % of the models." if views[-1] > 1 else ""),
+            + (f" {views[-1]} views beat 1 view on {100 * o['improved_share']:.0f} % of the models."
+               if o["improved_share"] is not None else ""),
             "",
             "| category | test models | " + " | ".join(f"IoU {v} view{'s' if v > 1 else ''}" for v in views)
             + " | mean-shape baseline (threshold) |",

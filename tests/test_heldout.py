@@ -50,8 +50,9 @@ def test_median_objects_and_improved_share():
     assert "| chair | 5 | 0.500 | 0.530 | 0.200 (0.3) |" in table
     assert "lamp" not in table.split("| category")[1]  # fewer than min_test models
     assert "5 views beat 1 view on 71 % of the models." in table
-    one_only = HeldoutResults(0.3, {1: one}, one, {"1": (0.3, 0.2)}, min_test=5).to_markdown()
-    assert "beat" not in one_only  # nothing to compare one view with
+    one_only = HeldoutResults(0.3, {1: one}, one, {"1": (0.3, 0.2)}, min_test=5)
+    assert one_only.improved_share() is None  # nothing to compare one view with
+    assert "beat" not in one_only.to_markdown()
 
 
 @pytest.mark.slow
