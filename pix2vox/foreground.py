@@ -68,6 +68,8 @@ REFINE_SIDE = 192
 _DARK = 0.25  # a background darker than this (every channel) gets a tighter tolerance
 _ALIKE = 0.2  # share of object pixels near the background colour above which the matte is doubtful
 _LARGE_RECTANGLE = 0.5  # share of the picture above which a second rectangle start is not run
+_REFINE_MARGIN = 0.3  # the second pass's box: the first mask's, grown by this share of its longer side
+_REFINE_REACH = 0.15  # how far (share of that box's longer side) the second pass may grow the first mask
 
 
 @dataclass(frozen=True)
@@ -320,12 +322,17 @@ def _log_likelihood(terms: np.ndarray, model: np.ndarray, components: int = 5) -
 
 
 def _refine(picture: np.ndarray, fore: np.ndarray, iterations: int = 2) -> np.ndarray:
-    """Second GrabCut pass on the box around ``fore`` (full-size bool), at up to :data:`REFINE_SIDE` pixels."""
+    """Second GrabCut pass on the box around ``fore`` (full-size bool), at up to :data:`REFINE_SIDE` pixels.
+
+    The box is the first mask's grown by ``_REFINE_MARGIN``; within ``_REFINE_REACH`` of the first
+    mask the pass may add to it, with colour models of the box alone, so that parts the first pass
+    lost because the rest of the picture has their colours (the sides of a box below its bright top,
+    dark legs) come back; farther out is certain background."""
     import cv2
 
     h, w = fore.shape
     ys, xs = np.nonzero(fore)
-    grow = max(4, round(0.15 * max(ys.max() - ys.min(), xs.max() - xs.min())))
+    grow = max(4, round(_REFINE_MARGIN * max(ys.max() - ys.min(), xs.max() - xs.min())))
     top, bottom = max(0, ys.min() - grow), min(h, ys.max() + 1 + grow)
     left, right = max(0, xs.min() - grow), min(w, xs.max() + 1 + grow)
     crop_h, crop_w = bottom - top, right - left
@@ -333,7 +340,7 @@ def _refine(picture: np.ndarray, fore: np.ndarray, iterations: int = 2) -> np.nd
     size = (max(8, round(crop_w * scale)), max(8, round(crop_h * scale)))
     crop = cv2.resize(picture[top:bottom, left:right], size, interpolation=cv2.INTER_AREA)
     first = cv2.resize(fore[top:bottom, left:right].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
-    ring = max(2, round(0.04 * max(size)))
+    ring = max(2, round(_REFINE_REACH * max(size)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
     near = cv2.dilate(first.astype(np.uint8), kernel).astype(bool)
     mask = np.full(first.shape, cv2.GC_BGD, np.uint8)

@@ -171,6 +171,23 @@ def test_grabcut_leaves_an_opening_through_the_object_open() -> None:
     assert alpha[100:140, 140:180].max() < 0.5  # the middle of the opening
 
 
+def test_grabcut_second_pass_brings_back_parts_the_first_pass_lost() -> None:
+    """Given only the top 80 % of an object (as when the first pass keeps a box's bright top face and
+    loses its sides), the second pass grows the mask over the rest of it, and not into the clutter."""
+    pytest.importorskip("cv2")
+    from pix2vox.foreground import _refine
+
+    picture = _clutter(240, 320, 5).copy()
+    truth = np.zeros((240, 320), bool)
+    truth[70:170, 120:200] = True  # 100 x 80
+    picture[truth] = (40, 60, 200)
+    first = np.zeros_like(truth)
+    first[70:150, 120:200] = True  # the bottom 20 rows lost
+    alpha = _refine(picture, first)
+    assert _iou(alpha, truth.astype(np.float32)) >= SOLID_IOU_FLOOR
+    assert alpha[155:168, 125:195].mean() > 0.9  # the bottom of the object, beyond the first mask
+
+
 def test_grabcut_gives_the_same_mask_whatever_ran_before() -> None:
     """OpenCV's k-means (ours and GrabCut's) draws random numbers: the generator is seeded per picture."""
     cv2 = pytest.importorskip("cv2")
