@@ -10,8 +10,9 @@ Where the matte of a view comes from, in order (:func:`find_foreground`):
   regions touching the border are dropped as scenery when the largest region does not touch it;
 * ``"segmenter"``: a callable the user gave (image → mask), e.g. a segmentation network;
 * ``"grabcut"``: OpenCV's GrabCut (``pip install "pix2vox[photo]"``), started several times from the
-  image border as background and pixels that differ from the border's colours as probable
-  foreground, the best result chosen by :data:`CHOICE_WEIGHTS` (see :func:`grabcut_matte`);
+  image border as background and, as probable foreground, pixels that stand apart from the border
+  (:mod:`pix2vox.saliency`) or differ from the border's colours, the best result chosen by
+  :data:`CHOICE_WEIGHTS` (see :func:`grabcut_matte`);
 * ``"none"``: nothing could be separated (cluttered picture without the extra): the whole picture.
 
 No network is involved, and OpenCV is imported only for ``"grabcut"``.
@@ -32,6 +33,7 @@ from PIL import Image
 from scipy import ndimage
 
 from .errors import ImageError
+from .saliency import boundary_saliency
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ half of :data:`PLAIN_TOLERANCE`; less even ones are left to GrabCut."""
 GRABCUT_SIDE = 128
 """GrabCut's first pass runs on the picture shrunk so that its longer side is this many pixels."""
 
-MAX_STARTS = 5
+MAX_STARTS = 6
 """At most this many of :func:`_starts` (the first distinct ones) are run, which bounds the time per picture."""
 
 REFINE_SIDE = 192
@@ -70,6 +72,7 @@ _ALIKE = 0.2  # share of object pixels near the background colour above which th
 _LARGE_RECTANGLE = 0.5  # share of the picture above which a second rectangle start is not run
 _REFINE_MARGIN = 0.3  # the second pass's box: the first mask's, grown by this share of its longer side
 _REFINE_REACH = 0.15  # how far (share of that box's longer side) the second pass may grow the first mask
+_APART = 40  # least boundary saliency (of 255) of the pixels a start takes as the object apart from the border
 
 
 @dataclass(frozen=True)
@@ -156,13 +159,14 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
 
     Two passes. First on the picture shrunk to :data:`GRABCUT_SIDE`, GrabCut runs from several
     starts (:func:`_starts`): a border strip is certain background and, as probable foreground, the
-    pixels whose colour is least like the border's (a boundary-contrast saliency) at three levels,
-    within the box of all of them or of one of their three largest blobs (or, twice, every pixel of
-    such a box). Each result is reduced to
-    its main region, and the one :data:`CHOICE_WEIGHTS` rates highest wins (features of its outline,
-    interior, shape and of how well GrabCut's colour models tell it from the rest). Then GrabCut
-    runs again on a wider box around it, at up to :data:`REFINE_SIDE` pixels, started from that
-    mask, for sharper edges, thin parts and nearby parts the first pass lost. OpenCV's random
+    pixels that stand apart from the border by :func:`pix2vox.saliency.boundary_saliency` (regions of
+    alike colours that barely reach the border), then those whose colour is least like the border's
+    (a boundary-contrast saliency) at three levels, within the box of all of them or of one of their
+    three largest blobs (or, twice, every pixel of such a box). Each result is reduced to its main
+    region, and the one :data:`CHOICE_WEIGHTS` rates highest wins (features of its outline, interior,
+    shape and of how well GrabCut's colour models tell it from the rest). Then GrabCut runs again on
+    a wider box around it, at up to :data:`REFINE_SIDE` pixels, started from that mask, for sharper
+    edges, thin parts and nearby parts the first pass lost. OpenCV's random
     generator is seeded (``cv2.setRNGSeed(0)``) first, so that a picture always gives the same mask.
     Where GrabCut keeps nothing from any start, the largest region of salient pixels is refined
     instead, if it holds at least half of them.
@@ -200,9 +204,9 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
 
 
 CHOICE_WEIGHTS = {
-    "log_outline": -1.231, "log_interior": 0.4783, "colour": -0.09758, "log_area": 0.6689, "solidity": 0.6153,
-    "centre": 1.377, "saliency_recall": 2.06, "saliency_precision": -0.3361, "extent": -1.588,
-    "fit_inside": 1.068, "fit_outside": 0.3837, "agree_inside": 5.711, "agree_outside": 23.84,
+    "log_outline": -1.16, "log_interior": 0.4577, "colour": -0.153, "log_area": 0.6913, "solidity": 0.5797,
+    "centre": 0.9544, "saliency_recall": 2.094, "saliency_precision": -0.5695, "extent": -2.376,
+    "fit_inside": 1.093, "fit_outside": 0.3001, "agree_inside": 12.24, "agree_outside": 20.63,
 }
 """How :func:`grabcut_matte` rates a candidate mask: the score is the sum of each feature times its
 weight (see :func:`_features`; the largest score wins). Fitted by ``benchmarks/grabcut_weights.py``
@@ -366,7 +370,10 @@ def _gradient(small: np.ndarray) -> np.ndarray:
 def _starts(lab: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """GrabCut's starts on a picture (Lab, float32), and its salient pixels at the middle level.
 
-    A pixel's saliency is its Lab distance to the nearest of a few clusters of the border strip's
+    First, the pixels above Otsu's threshold (and :data:`_APART`) of the boundary-connectivity
+    saliency (:func:`pix2vox.saliency.boundary_saliency`), within the box of most of them: it keeps
+    parts of the object whose colours also occur in the background, away from the object.
+    Then a pixel's saliency is its Lab distance to the nearest of a few clusters of the border strip's
     colours; the middle level is Otsu's threshold of it (at least 12), the others 0.6 and 1.5 times
     that. For each level: the salient pixels in the box of most of them, and in the box of each of
     their three largest blobs; at the middle level also every pixel of the first two of those boxes
@@ -388,6 +395,12 @@ def _starts(lab: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     otsu, _ = cv2.threshold(np.clip(distance * 2, 0, 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     middle = max(otsu, 24) / 2
     starts = []
+    connected = boundary_saliency(lab)
+    threshold, _ = cv2.threshold((connected * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    apart = connected * 255 > max(threshold, _APART)
+    if apart.any():
+        ys, xs = np.nonzero(apart)
+        starts.append(_start(apart, (*np.percentile(ys, (2, 98)).astype(int), *np.percentile(xs, (2, 98)).astype(int)), strip))
     for level in (middle, 0.6 * middle, 1.5 * middle):
         salient = distance > level
         ys, xs = np.nonzero(salient)

@@ -1,5 +1,6 @@
 """Finding the object: the path each kind of picture takes, GrabCut on small composites with known
-masks, user masks and segmenters used as given, and clear errors."""
+masks, user masks and segmenters used as given, clear errors, and the boundary-connectivity saliency
+that starts GrabCut."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PIL import Image
 from pix2vox.errors import ImageError
 from pix2vox.foreground import Foreground, find_foreground, load_mask
 from pix2vox.preprocess import PreprocessConfig, auto_transform, load_image, preprocess
+from pix2vox.saliency import boundary_saliency
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CONFIG = PreprocessConfig(object_fill=0.75)
@@ -405,3 +407,63 @@ def test_plain_background_drops_scenery_at_the_picture_edge_but_not_an_object_th
     rgb[70:120, 80:100] = (0.2, 0.3, 0.8)  # now the object has a leg that runs off the bottom edge
     alpha, _ = plain_matte(rgb)
     assert (alpha[70:120, 80:100] == 1).all() and (alpha[60:120, 20:26] == 1).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# Boundary-connectivity saliency: objects whose colours the background also has, away from them
+
+
+def _box_on_clutter(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A box seen from above the front on :func:`_clutter`: its sides have one of the clutter's own
+    colours, its top face is bright. ``(picture uint8 RGB, true mask bool)``."""
+    picture = _clutter(240, 320, seed).copy()
+    palette = np.random.default_rng(seed).uniform(30, 230, (5, 3))  # the clutter's palette
+    truth = np.zeros((240, 320), bool)
+    truth[70:170, 120:200] = True
+    picture[truth] = palette[seed % 5].astype(np.uint8)
+    picture[70:92, 120:200] = (245, 240, 200)
+    return picture, truth
+
+
+def _lab(picture: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(picture, cv2.COLOR_RGB2LAB).astype(np.float32)
+
+
+def test_saliency_is_high_on_an_object_of_the_border_colour_that_does_not_reach_the_border() -> None:
+    """Tan ground along the bottom, green above, and a tan box in the middle (bright on top): its
+    colour is the border's, but its region reaches no border, so it is salient; the ground is not."""
+    pytest.importorskip("cv2")
+    picture = np.zeros((96, 128, 3), np.uint8)
+    picture[:] = (40, 90, 45)
+    picture[80:] = (170, 140, 90)
+    picture[28:72, 46:84] = (170, 140, 90)
+    picture[28:36, 46:84] = (245, 235, 170)
+    saliency = boundary_saliency(_lab(picture))
+    assert saliency.shape == (96, 128) and saliency.dtype == np.float32
+    assert 0 <= saliency.min() and saliency.max() <= 1
+    assert saliency[40:70, 50:80].mean() > 0.6  # the box's tan sides
+    assert saliency[84:, :].mean() < 0.2 and saliency[:20, :].mean() < 0.2  # ground and green
+
+
+def test_saliency_of_a_uniform_picture_is_defined() -> None:
+    """One superpixel colour everywhere: nothing stands out, and nothing fails."""
+    saliency = boundary_saliency(np.full((24, 32, 3), 128, np.float32))
+    assert saliency.shape == (24, 32) and np.isfinite(saliency).all() and saliency.max() < 0.1
+
+
+def test_grabcut_keeps_the_sides_of_a_box_that_have_the_clutters_colours(monkeypatch) -> None:
+    """Twelve boxes whose sides have a colour of their cluttered background: the boundary-saliency
+    start keeps whole boxes (mask IoU ≥ 0.9) in at least eight; without it, six are kept."""
+    pytest.importorskip("cv2")
+    import pix2vox.foreground as foreground
+
+    def kept() -> int:
+        pictures = [_box_on_clutter(seed) for seed in range(12)]
+        alphas = [foreground.grabcut_matte(picture.astype(np.float32) / 255) for picture, _ in pictures]
+        return sum(_iou(alpha, truth.astype(np.float32)) >= 0.9 for alpha, (_, truth) in zip(alphas, pictures))
+
+    assert kept() >= 8
+    monkeypatch.setattr(foreground, "boundary_saliency", lambda lab: np.zeros(lab.shape[:2], np.float32))
+    assert kept() <= 6  # the colour-distance starts alone: what the start above adds
