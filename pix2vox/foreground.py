@@ -166,10 +166,10 @@ def grabcut_matte(rgb: np.ndarray, *, iterations: int = 3) -> np.ndarray:
     region, and the one :data:`CHOICE_WEIGHTS` rates highest wins (features of its outline, interior,
     shape and of how well GrabCut's colour models tell it from the rest). Then GrabCut runs again on
     a wider box around it, at up to :data:`REFINE_SIDE` pixels, started from that mask, for sharper
-    edges, thin parts and nearby parts the first pass lost. OpenCV's random
-    generator is seeded (``cv2.setRNGSeed(0)``) first, so that a picture always gives the same mask.
-    Where GrabCut keeps nothing from any start, the largest region of salient pixels is refined
-    instead, if it holds at least half of them.
+    edges, thin parts and nearby parts the first pass lost. OpenCV's random generator is seeded
+    (``cv2.setRNGSeed(0)``) first, so that a picture always gives the same mask. Where GrabCut keeps
+    nothing from any start, the largest region of salient pixels is refined instead, if it holds at
+    least half of them.
 
     Args:
         rgb: ``(H, W, 3)`` float32 RGB in [0, 1].
