@@ -399,14 +399,12 @@ def _starts(lab: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     threshold, _ = cv2.threshold((connected * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     apart = connected * 255 > max(threshold, _APART)
     if apart.any():
-        ys, xs = np.nonzero(apart)
-        starts.append(_start(apart, (*np.percentile(ys, (2, 98)).astype(int), *np.percentile(xs, (2, 98)).astype(int)), strip))
+        starts.append(_start(apart, _box_of_most(apart), strip))
     for level in (middle, 0.6 * middle, 1.5 * middle):
         salient = distance > level
-        ys, xs = np.nonzero(salient)
-        if not len(ys):
+        if not salient.any():
             continue
-        boxes = [(*np.percentile(ys, (2, 98)).astype(int), *np.percentile(xs, (2, 98)).astype(int))]
+        boxes = [_box_of_most(salient)]
         labels, count = ndimage.label(salient)
         if count > 1:
             sizes = np.bincount(labels.ravel())[1:]
@@ -423,6 +421,14 @@ def _starts(lab: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
             starts.extend(rectangles)
         starts.extend(_start(salient, box, strip) for box in boxes[1:])
     return starts, distance > middle
+
+
+def _box_of_most(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` of the box of most of ``mask``'s pixels (2nd to 98th percentile
+    of their rows and columns), so that a few stray ones do not stretch it."""
+    ys, xs = np.nonzero(mask)
+    (top, bottom), (left, right) = np.percentile(ys, (2, 98)).astype(int), np.percentile(xs, (2, 98)).astype(int)
+    return int(top), int(bottom), int(left), int(right)
 
 
 def _start(salient: np.ndarray, box: tuple[int, int, int, int], strip: int) -> np.ndarray:
