@@ -72,6 +72,7 @@ _ALIKE = 0.2  # share of object pixels near the background colour above which th
 _LARGE_RECTANGLE = 0.5  # share of the picture above which a second rectangle start is not run
 _REFINE_MARGIN = 0.3  # the second pass's box: the first mask's, grown by this share of its longer side
 _REFINE_REACH = 0.15  # how far (share of that box's longer side) the second pass may grow the first mask
+_REFINE_PIXELS = 30_000  # a second-pass box of more pixels than this (about 192 × 156) gets one GrabCut iteration, not two
 _APART = 40  # least boundary saliency (of 255) of the pixels a start takes as the object apart from the border
 
 
@@ -332,7 +333,9 @@ def _refine(picture: np.ndarray, fore: np.ndarray, iterations: int = 2) -> np.nd
     The box is the first mask's grown by ``_REFINE_MARGIN``; within ``_REFINE_REACH`` of the first
     mask the pass may add to it, with colour models of the box alone, so that parts the first pass
     lost because the rest of the picture has their colours (the sides of a box below its bright top,
-    dark legs) come back; farther out is certain background."""
+    dark legs) come back; farther out is certain background. On a box of more than
+    ``_REFINE_PIXELS`` (after shrinking) it runs one GrabCut iteration, not ``iterations``: max-flow
+    on a large textured box is GrabCut's slowest step, and this bounds the time per picture."""
     import cv2
 
     h, w = fore.shape
@@ -351,6 +354,8 @@ def _refine(picture: np.ndarray, fore: np.ndarray, iterations: int = 2) -> np.nd
     mask = np.full(first.shape, cv2.GC_BGD, np.uint8)
     mask[near] = cv2.GC_PR_BGD
     mask[first] = cv2.GC_PR_FGD
+    if size[0] * size[1] > _REFINE_PIXELS:
+        iterations = min(iterations, 1)
     refined = _main_region(_grabcut(np.ascontiguousarray(crop[..., ::-1]), mask, iterations)[0])
     if refined.sum() < 16:  # the second pass lost the object: keep the first
         refined = first

@@ -190,6 +190,25 @@ def test_grabcut_second_pass_brings_back_parts_the_first_pass_lost() -> None:
     assert alpha[155:168, 125:195].mean() > 0.9  # the bottom of the object, beyond the first mask
 
 
+def test_grabcut_second_pass_runs_one_iteration_on_a_large_box(monkeypatch) -> None:
+    """The second pass's time is bounded: two GrabCut iterations on a small box, one on a box of more
+    than ``_REFINE_PIXELS`` (its max-flow is the slowest step)."""
+    pytest.importorskip("cv2")
+    import pix2vox.foreground as foreground
+
+    iterations = []
+    original = foreground._grabcut
+    monkeypatch.setattr(foreground, "_grabcut", lambda bgr, start, n: iterations.append((bgr.shape[:2], n)) or original(bgr, start, n))
+    picture = _clutter(480, 640, 6)
+    for top, side in ((200, 60), (90, 300)):  # second-pass boxes of 96 x 96 and (shrunk) 192 x 192 pixels
+        first = np.zeros((480, 640), bool)
+        first[top:top + side, 170:170 + side] = True
+        foreground._refine(picture, first)
+    (small, two), (large, one) = iterations
+    assert small[0] * small[1] <= foreground._REFINE_PIXELS < large[0] * large[1]
+    assert (two, one) == (2, 1)
+
+
 def test_grabcut_gives_the_same_mask_whatever_ran_before() -> None:
     """OpenCV's k-means (ours and GrabCut's) draws random numbers: the generator is seeded per picture."""
     cv2 = pytest.importorskip("cv2")
