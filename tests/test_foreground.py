@@ -61,6 +61,13 @@ def _composite(seed: int, size=(240, 320), scale: float = 1.2, at=(0.5, 0.5), na
     return np.asarray(back.convert("RGB")), np.asarray(canvas)[..., 3].astype(np.float32) / 255
 
 
+def _lab(picture: np.ndarray) -> np.ndarray:
+    """``picture`` (uint8 RGB) in Lab as GrabCut's starts take it (OpenCV's 8-bit scale, float32)."""
+    import cv2
+
+    return cv2.cvtColor(picture, cv2.COLOR_RGB2LAB).astype(np.float32)
+
+
 def _iou(alpha: np.ndarray | None, truth: np.ndarray) -> float:
     assert alpha is not None
     a, b = alpha > 0.5, truth > 0.5
@@ -239,11 +246,11 @@ def test_grabcut_runs_at_most_max_starts_and_one_refinement(monkeypatch) -> None
 
 def test_grabcut_falls_back_to_the_salient_region_when_every_run_is_empty(monkeypatch) -> None:
     """Where GrabCut keeps nothing from any start, the salient region (refined) is the object, not nothing."""
-    cv2 = pytest.importorskip("cv2")
+    pytest.importorskip("cv2")
     import pix2vox.foreground as foreground
 
     def nothing_kept(small, iterations):
-        return [], foreground._starts(cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32))[1]
+        return [], foreground._starts(_lab(small))[1]
 
     monkeypatch.setattr(foreground, "_candidates", nothing_kept)
     picture, truth = _composite(11, scale=1.2, at=(0.45, 0.5), name="sofa/00.png")
@@ -371,7 +378,7 @@ def test_rectangle_starts_take_every_pixel_of_a_box() -> None:
 
     picture, _ = _composite(14, scale=1.0, name="chair/00.png")
     small = cv2.resize(picture, (128, 96), interpolation=cv2.INTER_AREA)
-    starts, _ = _starts(cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32))
+    starts, _ = _starts(_lab(small))
     filled = []
     for start in starts:
         ys, xs = np.nonzero(start == cv2.GC_PR_FGD)
@@ -387,7 +394,7 @@ def _rectangle_starts(small: np.ndarray) -> int:
 
     from pix2vox.foreground import _starts
 
-    starts, _ = _starts(cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32))
+    starts, _ = _starts(_lab(small))
     count = 0
     for start in starts:
         ys, xs = np.nonzero(start == cv2.GC_PR_FGD)
@@ -442,12 +449,6 @@ def _box_on_clutter(seed: int) -> tuple[np.ndarray, np.ndarray]:
     picture[truth] = palette[seed % 5].astype(np.uint8)
     picture[70:92, 120:200] = (245, 240, 200)
     return picture, truth
-
-
-def _lab(picture: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(picture, cv2.COLOR_RGB2LAB).astype(np.float32)
 
 
 def test_saliency_is_high_on_an_object_of_the_border_colour_that_does_not_reach_the_border() -> None:
